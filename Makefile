@@ -1,0 +1,72 @@
+# Contract Refund Eligibility
+#
+#   make run    set up, migrate, seed and start web + worker (embedded default, or DATABASE_URL /
+#               REDIS_URL when set); Ctrl-C stops both
+#   make test   the whole test suite with coverage (needs PostgreSQL and Redis; see README)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app api
+HOST ?= 127.0.0.1
+
+.PHONY: run test install install-dev migrate seed web worker beat flower bench clean help
+
+help:
+	@sed -n '3,6p' Makefile
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: install
+	$(FLASK) seed
+
+# Web and worker in one terminal; the trap stops both on Ctrl-C or when either exits.
+run: migrate seed
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	port=$${PORT:-8000}; \
+	$(BIN)/celery -A workers worker -Q interactive,bulk --loglevel $${LOG_LEVEL:-INFO} & \
+	$(BIN)/gunicorn --bind $(HOST):$$port --workers $${WEB_CONCURRENCY:-2} --threads 4 --access-logfile - 'api:create_app()' & \
+	echo ""; \
+	echo "  Contract Refund Eligibility is running at http://$(HOST):$$port"; \
+	echo "  API docs: http://$(HOST):$$port/docs    health: http://$(HOST):$$port/health"; \
+	echo "  Ctrl-C stops the web and the worker."; \
+	echo ""; \
+	wait -n; exit 1
+
+web: migrate
+	$(BIN)/gunicorn --bind $(HOST):$${PORT:-8000} --workers $${WEB_CONCURRENCY:-2} --threads 4 'api:create_app()'
+
+worker: install
+	$(BIN)/celery -A workers worker -Q interactive,bulk --loglevel $${LOG_LEVEL:-INFO}
+
+beat: install
+	$(BIN)/celery -A workers beat --loglevel $${LOG_LEVEL:-INFO}
+
+flower: install
+	$(BIN)/celery -A workers flower --port=$${FLOWER_PORT:-5555}
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-installed
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .coverage .coverage.* htmlcov

@@ -1,0 +1,102 @@
+"""The HTTP API: a thin Flask app that validates, reads, writes small rows and enqueues jobs.
+
+``create_app()`` is the factory used by gunicorn (``api:create_app()``) and by ``flask --app api``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, send_from_directory
+
+from api import db, middleware
+from api.errors import Api
+from api.version import __version__
+from pipeline import dispatch
+from pipeline.logs import configure_logging
+from pipeline.settings import ConfigError, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+API_DESCRIPTION = """
+Contract Refund Eligibility: find a customer's GAP contract by account number, extract the GAP
+premium, refund calculation method and cancellation fee with an LLM in a background job, review
+and approve them, and ask questions about the contract.
+
+Every error has the same JSON body: `status`, a stable `code`, a `message` for people, optional
+`details` (field errors) and the `request_id`, which is also sent in the `X-Request-ID` header
+and appears in every log line of the request and of the jobs it started.
+"""
+
+
+def _openapi_config(settings: Settings) -> dict:
+    return {
+        "API_TITLE": "Contract Refund Eligibility",
+        "API_VERSION": __version__,
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        # Served from the installed swagger-ui bundle: the docs work with no internet access.
+        "OPENAPI_SWAGGER_UI_URL": "/docs/static/",
+        "API_SPEC_OPTIONS": {"info": {"description": API_DESCRIPTION.strip()}},
+    }
+
+
+def _register_docs_assets(app: Flask) -> None:
+    import swagger_ui_bundle
+
+    @app.route("/docs/static/<path:filename>")
+    def swagger_static(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+
+def _install_dispatcher(settings: Settings) -> None:
+    # The Celery app (not the task bodies) is the seam that sends job ids to the workers.
+    from workers.celery_app import CeleryDispatcher, get_celery
+
+    dispatch.install(CeleryDispatcher(get_celery(settings)))
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app; invalid configuration stops start-up with a message naming the variable."""
+    if settings is None:
+        try:
+            settings = get_settings()
+        except ConfigError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    configure_logging(settings.log_level, settings.secrets())
+
+    app = Flask(__name__)
+    app.config.update(_openapi_config(settings))
+    app.config["CRE_SETTINGS"] = settings
+    app.json.sort_keys = False
+
+    middleware.init_app(app, settings)
+    db.init_app(app)
+
+    api = Api(app)
+    app.extensions["cre_api"] = api
+    _register_docs_assets(app)
+    from api.health.resources import blp as health_blp
+
+    api.register_blueprint(health_blp)
+    for blueprint, prefix in _resource_blueprints():
+        api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{prefix}")
+
+    _install_dispatcher(settings)
+
+    from api.cli import register_commands
+
+    register_commands(app)
+    logger.debug("app created", extra={"settings": settings.describe()})
+    return app
+
+
+def _resource_blueprints() -> tuple:
+    """(blueprint, url prefix under /api/v1) for every resource; later resources add theirs here."""
+    return ()

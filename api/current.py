@@ -1,0 +1,9 @@
+"""The running app's settings (each app owns the settings it was created with)."""
+
+from flask import current_app
+
+from pipeline.settings import Settings
+
+
+def settings() -> Settings:
+    return current_app.config["CRE_SETTINGS"]

@@ -1,0 +1,29 @@
+"""SQLAlchemy 2.0 typed models and the engine/session factory."""
+
+from models.audit import AUDIT_EVENT_TYPES, AuditEvent
+from models.base import Base
+from models.chat import ChatMessage
+from models.contract import Contract
+from models.extraction import EXTRACTION_STATUSES, FIELD_NAMES, REFUND_METHODS, Correction, Extraction
+from models.job import JOB_KINDS, JOB_STATUSES, QUEUES, Batch, Job
+from models.user import USER_ROLES, User
+
+__all__ = [
+    "AUDIT_EVENT_TYPES",
+    "AuditEvent",
+    "Base",
+    "Batch",
+    "ChatMessage",
+    "Contract",
+    "Correction",
+    "EXTRACTION_STATUSES",
+    "Extraction",
+    "FIELD_NAMES",
+    "JOB_KINDS",
+    "JOB_STATUSES",
+    "Job",
+    "QUEUES",
+    "REFUND_METHODS",
+    "USER_ROLES",
+    "User",
+]

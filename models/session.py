@@ -1,0 +1,127 @@
+"""Engines and sessions: one engine per database URL per process, one session per unit of work.
+
+Data access code never commits. A unit of work (one request, one task, one CLI command) commits
+once, in :func:`session_scope` or the API's request hook. Work that must only happen once the
+data is durable (sending a Celery task that carries a job id) is registered with
+:func:`after_commit` and runs right after the commit, never before it and never after a rollback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
+
+_AFTER_COMMIT_KEY = "after_commit_callbacks"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001 - DB-API objects
+        cursor = dbapi_conn.cursor()
+        # Foreign keys are off by default in SQLite; WAL lets the web and the worker read while
+        # the other writes; busy_timeout waits for a lock instead of failing at once.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def get_engine(database_url: str, *, pool_size: int = 20, max_overflow: int = 10) -> Engine:
+    """The process's engine for this URL, created on first use."""
+    with _lock:
+        engine = _engines.get(database_url)
+        if engine is not None:
+            return engine
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                connect_args={"connect_timeout": 5, "application_name": "contract-refund-eligibility"},
+            )
+        _engines[database_url] = engine
+        return engine
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    key = str(engine.url)
+    with _lock:
+        factory = _factories.get(key)
+        if factory is None:
+            # expire_on_commit=False: values stay readable after commit (responses, task results).
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            _factories[key] = factory
+        return factory
+
+
+def dispose_engines() -> None:
+    """Drop every pooled connection; called in a child after fork so no socket is shared."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+
+
+def reset_engines() -> None:
+    """Close and forget every engine (tests that switch databases)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _factories.clear()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once this session's transaction has committed."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            # The data is committed; a failed follow-up (broker down) is repaired by the
+            # reconciler, which re-sends work PostgreSQL still records as queued.
+            logger.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, always close."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

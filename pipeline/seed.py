@@ -1,0 +1,68 @@
+"""Demo data for the embedded default: about twenty GAP contracts with PDFs, and an admin user.
+
+Running it again changes nothing: PDFs are written only when missing or different, contracts go
+through the idempotent importer, and the admin user is created only when absent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import User
+from models.session import session_scope
+from pipeline.contract_import import ImportReport, import_rows
+from pipeline.demo_data import demo_contracts
+from pipeline.pdf_render import render_text_pdf
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SeedReport:
+    contracts: ImportReport
+    pdfs_written: int
+    admin_created: bool
+
+
+def write_pdfs(pdf_dir: Path, contracts: list[dict]) -> int:
+    """Render each demo contract's PDF; return how many files were (re)written."""
+    pdf_dir.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for contract in contracts:
+        data = render_text_pdf(contract["document_text"], title=f"GAP Contract - Account {contract['account_number']}")
+        path = pdf_dir / contract["pdf_path"]
+        if path.exists() and path.read_bytes() == data:
+            continue
+        path.write_bytes(data)
+        written += 1
+    return written
+
+
+def ensure_admin(*, session: Session, email: str) -> bool:
+    """Create the admin user unless a user with that e-mail or username exists."""
+    username = email.split("@", 1)[0] or "admin"
+    existing = session.scalars(select(User).where(or_(User.email == email, User.username == username))).first()
+    if existing is not None:
+        return False
+    session.add(User(email=email, username=username, full_name="Administrator", role="admin"))
+    return True
+
+
+def seed(*, settings: Settings, factory: sessionmaker[Session]) -> SeedReport:
+    contracts = demo_contracts()
+    pdfs_written = write_pdfs(Path(settings.pdf_dir), contracts)
+    rows = [(n, {k: v for k, v in c.items() if k != "expected"}) for n, c in enumerate(contracts, start=1)]
+    report = import_rows(factory=factory, rows=rows, source="seed", origin="seed")
+    with session_scope(factory) as session:
+        admin_created = ensure_admin(session=session, email=settings.admin_email)
+    logger.info(
+        "seed finished",
+        extra={"pdfs_written": pdfs_written, "admin_created": admin_created, **report.as_dict()},
+    )
+    return SeedReport(contracts=report, pdfs_written=pdfs_written, admin_created=admin_created)

@@ -1,0 +1,288 @@
+"""One settings object, read from the environment.
+
+Every variable the service understands is declared once in ``VARIABLES`` with its default and a
+one-line description; README.md and .env.example list the same names (a test keeps them in step).
+Nothing reads the environment at import time: call :func:`get_settings` inside functions.
+
+With nothing set, the service runs on its embedded default: SQLite in ``DATA_DIR``, a file-system
+Celery broker, an in-process cache, PDFs in a local folder and the offline ``local`` provider.
+Invalid values stop start-up with a :class:`ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+APP_ENVS = ("development", "test", "staging", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LLM_PROVIDERS = ("local", "openai", "anthropic", "bedrock", "openai_compatible")
+
+
+# --- parsers: (variable name, raw text) -> value; raise ConfigError with the name ---------------
+
+
+def _text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _choice(*choices: str, upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+        return value
+
+    return parse
+
+
+def _int(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name} must be {bound}; got {value}")
+        return value
+
+    return parse
+
+
+def _url(*schemes: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in schemes:
+            raise ConfigError(
+                f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}; "
+                f"got {_mask_url(value)!r}"
+            )
+        if parts.scheme not in ("sqlite", "filesystem") and not parts.hostname:
+            raise ConfigError(f"{name} has no host: {_mask_url(value)!r}")
+        return value
+
+    return parse
+
+
+def _database_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    # Heroku-style URLs say postgres://, which SQLAlchemy 2 no longer accepts.
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value[len("postgres://") :]
+    return _url("postgresql", "postgresql+psycopg2", "sqlite")(name, value)
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+            raise ConfigError(f"{name} entries must be http(s) origins or *; got {origin!r}")
+    return origins
+
+
+def _mask_url(url: str) -> str:
+    """The URL with any password replaced, safe for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+@dataclass(frozen=True)
+class Var:
+    env: str
+    default: str
+    parse: Callable[[str, str], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def field(self) -> str:
+        return self.env.lower()
+
+
+VARIABLES: tuple[Var, ...] = (
+    # application
+    Var("APP_ENV", "development", _choice(*APP_ENVS), "development, test, staging or production; production refuses the embedded database and cache"),
+    Var("LOG_LEVEL", "INFO", _choice(*LOG_LEVELS, upper=True), "log level of web and worker (JSON lines on standard error)"),
+    Var("PORT", "8000", _int(1, 65535), "port of the web process"),
+    Var("DATA_DIR", "var", _text, "folder for the embedded database, broker and PDFs"),
+    Var("CORS_ORIGINS", "http://localhost:3000", _origins, "comma-separated browser origins allowed to call the API (* for any)"),
+    Var("MAX_REQUEST_BYTES", "1048576", _int(1024), "largest request body accepted; larger ones get 413"),
+    # database
+    Var("DATABASE_URL", "", _database_url, "PostgreSQL URL (postgresql://user:pass@host:5432/db); empty: SQLite in DATA_DIR", secret=True),
+    Var("DATABASE_POOL_SIZE", "20", _int(1, 500), "connections kept per process (PostgreSQL)"),
+    Var("DATABASE_MAX_OVERFLOW", "10", _int(0, 500), "extra connections a process may open under load (PostgreSQL)"),
+    # redis and celery
+    Var("REDIS_URL", "", _url("redis", "rediss"), "Redis URL for cache, job status and broker; empty: in-process cache", secret=True),
+    Var("REDIS_TTL_DEFAULT", "3600", _int(1), "seconds a cached value lives unless its kind says otherwise"),
+    Var("CELERY_BROKER_URL", "", _url("redis", "rediss", "amqp", "filesystem"), "Celery broker; empty: REDIS_URL, else a file-system broker in DATA_DIR", secret=True),
+    Var("CELERY_TASK_TIME_LIMIT", "900", _int(10), "hard time limit of one task, in seconds"),
+    Var("CELERY_VISIBILITY_TIMEOUT", "3600", _int(30), "seconds before Redis redelivers an unacknowledged task; must exceed CELERY_TASK_TIME_LIMIT"),
+    Var("WORKER_CONCURRENCY", "16", _int(1, 1000), "threads per worker process (jobs wait on the network, not the CPU)"),
+    # documents
+    Var("PDF_DIR", "", _text, "local folder of contract PDFs; empty: DATA_DIR/pdfs"),
+    Var("S3_BUCKET", "", _text, "default bucket for contracts whose row names none"),
+    Var("S3_ENDPOINT_URL", "", _url("http", "https"), "S3-compatible endpoint (MinIO, a test server); empty: AWS"),
+    Var("AWS_REGION", "us-east-1", _text, "region of the S3 bucket"),
+    # providers
+    Var("LLM_PROVIDER", "local", _choice(*LLM_PROVIDERS), "extraction and chat provider: local, openai, anthropic, bedrock, openai_compatible"),
+    Var("OPENAI_API_KEY", "", _text, "key for the openai provider", secret=True),
+    Var("ANTHROPIC_API_KEY", "", _text, "key for the anthropic provider", secret=True),
+    Var("AWS_BEDROCK_REGION", "us-east-1", _text, "region of the bedrock provider"),
+    Var("LLM_CIRCUIT_BREAKER_THRESHOLD", "5", _int(1, 1000), "consecutive failures that open a provider's circuit"),
+    Var("LLM_RETRY_MAX_ATTEMPTS", "3", _int(1, 20), "attempts per provider call, SDK and task retries included"),
+    # external contract source
+    Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database; empty: database only"),
+    # seed
+    Var("ADMIN_EMAIL", "admin@example.com", _text, "e-mail of the admin user created by `flask seed`"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    log_level: str
+    port: int
+    data_dir: str
+    cors_origins: tuple[str, ...]
+    max_request_bytes: int
+    database_url: str
+    database_pool_size: int
+    database_max_overflow: int
+    redis_url: str
+    redis_ttl_default: int
+    celery_broker_url: str
+    celery_task_time_limit: int
+    celery_visibility_timeout: int
+    worker_concurrency: int
+    pdf_dir: str
+    s3_bucket: str
+    s3_endpoint_url: str
+    aws_region: str
+    llm_provider: str
+    openai_api_key: str
+    anthropic_api_key: str
+    aws_bedrock_region: str
+    llm_circuit_breaker_threshold: int
+    llm_retry_max_attempts: int
+    external_rdb_api_url: str
+    admin_email: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read, parse and check every variable; raise ConfigError naming the first bad one."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for var in VARIABLES:
+            raw = env.get(var.env)
+            if raw is None or raw.strip() == "":
+                raw = var.default
+            values[var.field] = var.parse(var.env, raw)
+        settings = cls(**values)
+        settings._check()
+        return settings._resolved()
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (tests and tools); checked like the original."""
+        settings = dataclasses.replace(self, **changes)
+        settings._check()
+        return settings._resolved()
+
+    def _check(self) -> None:
+        if self.celery_visibility_timeout <= self.celery_task_time_limit:
+            raise ConfigError(
+                "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT "
+                f"({self.celery_visibility_timeout} <= {self.celery_task_time_limit}), "
+                "or Redis would hand a running task to a second worker"
+            )
+        if self.llm_provider == "openai" and not self.openai_api_key:
+            raise ConfigError("OPENAI_API_KEY is required when LLM_PROVIDER=openai")
+        if self.llm_provider == "anthropic" and not self.anthropic_api_key:
+            raise ConfigError("ANTHROPIC_API_KEY is required when LLM_PROVIDER=anthropic")
+        if self.app_env == "production":
+            if not self.database_url or self.database_url.startswith("sqlite"):
+                raise ConfigError("DATABASE_URL must name a PostgreSQL database when APP_ENV=production")
+            if not self.redis_url:
+                raise ConfigError("REDIS_URL must be set when APP_ENV=production")
+
+    def _resolved(self) -> Settings:
+        """Fill the derived defaults (embedded database, broker, PDF folder)."""
+        data_dir = Path(self.data_dir)
+        changes: dict[str, Any] = {}
+        if not self.database_url:
+            changes["database_url"] = f"sqlite:///{data_dir / 'cre.sqlite3'}"
+        if not self.celery_broker_url:
+            changes["celery_broker_url"] = self.redis_url or "filesystem://"
+        if not self.pdf_dir:
+            changes["pdf_dir"] = str(data_dir / "pdfs")
+        return dataclasses.replace(self, **changes) if changes else self
+
+    # --- derived facts ---------------------------------------------------------------------
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_is_filesystem(self) -> bool:
+        return self.celery_broker_url.startswith("filesystem")
+
+    @property
+    def broker_dir(self) -> Path:
+        return Path(self.data_dir) / "broker"
+
+    def secrets(self) -> list[str]:
+        """Secret values (keys, passwords inside URLs), for masking in logs."""
+        found: list[str] = []
+        for var in VARIABLES:
+            value = getattr(self, var.field)
+            if not var.secret or not value:
+                continue
+            if "://" in value:
+                password = urlsplit(value).password
+                if password:
+                    found.append(password)
+            else:
+                found.append(value)
+        return [s for s in found if s and len(s) >= 4]
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting, secrets masked: for start-up logs and support."""
+        out: dict[str, Any] = {}
+        for var in VARIABLES:
+            value = getattr(self, var.field)
+            if var.secret and value:
+                value = _mask_url(value) if "://" in value else "***"
+            out[var.env] = value
+        return out
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests that change the environment)."""
+    get_settings.cache_clear()
+
+
+def mask_url(url: str) -> str:
+    return _mask_url(url)

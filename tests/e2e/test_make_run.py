@@ -1,0 +1,94 @@
+"""`make run` with nothing configured: the embedded default serves the API, runs jobs and has the
+demo contracts, exactly as a new user gets it."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+
+# Variables the test run sets for itself; a new user has none of them.
+_CONFIGURED = (
+    "APP_ENV", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "PDF_DIR", "LLM_PROVIDER",
+    "TEST_DATABASE_URL", "TEST_REDIS_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return None, b""
+
+
+@pytest.fixture
+def running(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in _CONFIGURED}
+    env.update({"PORT": str(port), "DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO"})
+    log = open(tmp_path / "make-run.log", "w+")
+    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _get(base + "/health")[0] == 200 or proc.poll() is not None, timeout=120, what="make run to serve /health")
+        assert proc.poll() is None, Path(log.name).read_text()[-4000:]
+        yield base, tmp_path / "var", env, Path(log.name)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def test_make_run_serves_the_embedded_default(running):
+    base, data_dir, env, log = running
+    status, body = _get(base + "/health")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+
+    status, body = _get(base + "/docs")
+    assert status == 200 and b"swagger-ui" in body
+
+    status, body = _get(base + "/ready")
+    checks = json.loads(body)["checks"]
+    assert status == 200, body
+    assert checks["database"]["detail"] == "sqlite (embedded)"
+    assert checks["broker"]["detail"] == "filesystem (embedded)"
+
+    # The demo contracts and their PDFs are there.
+    with sqlite3.connect(data_dir / "cre.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM contracts").fetchone()[0] == 20
+        assert conn.execute("SELECT count(*) FROM users WHERE role = 'admin'").fetchone()[0] == 1
+    assert len(list((data_dir / "pdfs").glob("*.pdf"))) == 20
+
+    assert f"running at {base}" in log.read_text()
+
+    # And the worker started by make run consumes jobs through the file-system broker.
+    check = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "api", "worker-check", "--timeout", "60"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=90,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr + log.read_text()[-3000:]
+    assert "succeeded" in check.stdout

@@ -1,0 +1,87 @@
+"""Liveness and readiness against real dependencies, including a dependency that stops."""
+
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from api import create_app
+from tests.support.waiting import wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_health_answers_without_dependencies(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+
+
+def test_ready_when_postgres_and_redis_are_up(client):
+    response = client.get("/ready")
+    assert response.status_code == 200, response.get_json()
+    checks = response.get_json()["checks"]
+    assert checks["database"] == {**checks["database"], "ok": True, "detail": "postgresql"}
+    assert checks["cache"]["ok"] and checks["broker"]["ok"]
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of the test's own, so stopping it disturbs nobody else."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is needed for this test (it is part of the test environment)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def up():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_for(up, timeout=10, what="private redis-server to accept connections")
+    yield proc, f"redis://127.0.0.1:{port}/0"
+    proc.kill()
+    proc.wait()
+
+
+def test_ready_reports_a_stopped_redis(private_redis, settings, clean_db):
+    proc, url = private_redis
+    app = create_app(settings.replace(redis_url=url, celery_broker_url=url))
+    client = app.test_client()
+    assert client.get("/ready").status_code == 200
+
+    proc.terminate()
+    proc.wait(timeout=10)
+
+    response = client.get("/ready")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["code"] == "unavailable"
+    assert "cache" in body["message"] and "broker" in body["message"]
+    checks = body["details"]["checks"]
+    assert checks["database"]["ok"] is True
+    assert checks["cache"]["ok"] is False and "Connection" in checks["cache"]["error"]
+    assert checks["broker"]["ok"] is False
+
+
+def test_ready_reports_an_unreachable_database(settings, redis_client):
+    port = _free_port()  # nothing listens there
+    app = create_app(settings.replace(database_url=f"postgresql://postgres@127.0.0.1:{port}/cre_test"))
+    response = app.test_client().get("/ready")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["message"] == "not ready: database down"
+    assert body["details"]["checks"]["database"]["ok"] is False
+    assert body["details"]["checks"]["cache"]["ok"] is True

@@ -1,0 +1,68 @@
+"""A real Celery worker consumes jobs from Redis, once each, with the request id in its logs."""
+
+import uuid
+
+from sqlalchemy import select
+
+from models import Job
+from pipeline import jobs
+from workers.celery_app import CeleryDispatcher, create_celery
+from tests.support.waiting import wait_for
+
+
+def _job(session_factory, job_id):
+    with session_factory() as session:
+        return session.get(Job, job_id)
+
+
+def test_worker_check_runs_a_job_on_each_queue(app, worker):
+    runner = app.test_cli_runner()
+    for queue in ("interactive", "bulk"):
+        result = runner.invoke(args=["worker-check", "--queue", queue, "--timeout", "60"])
+        assert result.exit_code == 0, result.output + worker.output()[-3000:]
+        assert f"succeeded on queue {queue}" in result.output
+
+
+def test_a_redelivered_message_does_not_run_the_job_twice(app, worker, session_factory, settings):
+    request_id = f"req-{uuid.uuid4().hex[:12]}"
+    with session_factory() as session:
+        job = jobs.create(session=session, kind="maintenance", queue="interactive", request_id=request_id)
+        session.commit()
+    # The same job id arrives a second time (as after a redelivery).
+    CeleryDispatcher(create_celery(settings)).send(
+        task_name="maintenance.run", job_id=str(job.id), queue="interactive", request_id=request_id
+    )
+    done = wait_for(lambda: (j := _job(session_factory, job.id)).status == "succeeded" and j, timeout=60, what="job to succeed")
+    assert done.attempts == 1
+    assert done.result["pong"] is True
+    wait_for(lambda: worker.output().count(str(job.id)) >= 4, timeout=30, what="both deliveries in the worker log")
+    log = worker.output()
+    assert log.count(f'"job started", "request_id": "{request_id}"') == 1
+    assert "already claimed or finished" in log
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(app, session_factory):
+    sent = []
+
+    class Recorder:
+        def send(self, **kwargs):
+            sent.append(kwargs)
+
+    from pipeline import dispatch
+
+    previous = dispatch.current()
+    dispatch.install(Recorder())
+    try:
+        with session_factory() as session:
+            jobs.create(session=session, kind="maintenance")
+            session.rollback()
+        assert sent == []
+        with session_factory() as session:
+            job = jobs.create(session=session, kind="maintenance", queue="bulk")
+            assert sent == []  # not before the commit
+            session.commit()
+        assert sent == [{"task_name": "maintenance.run", "job_id": str(job.id), "queue": "bulk", "request_id": None}]
+        with session_factory() as session:
+            assert session.scalars(select(Job.status)).all() == ["queued"]
+    finally:
+        dispatch.install(previous)
