@@ -23,12 +23,13 @@ TASK_MODULES = ("workers.tasks.maintenance",)
 def _broker_options(settings: Settings) -> dict:
     if settings.broker_is_filesystem:
         folder = settings.broker_dir
-        for sub in ("out", "processed"):
+        for sub in ("out", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(folder / "out"),
             "data_folder_out": str(folder / "out"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     # Redis redelivers an unacknowledged task after this long; it must exceed the longest task,
