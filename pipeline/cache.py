@@ -39,7 +39,7 @@ class LocalCache:
             if item is None:
                 return None
             expires, value = item
-            if expires < time.monotonic():
+            if expires <= time.monotonic():
                 del self._data[key]
                 return None
             return value
