@@ -42,7 +42,7 @@ run: migrate seed
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	port=$${PORT:-8000}; \
 	$(BIN)/celery -A workers worker -Q interactive,bulk --loglevel $${LOG_LEVEL:-INFO} & \
-	$(BIN)/gunicorn --bind $(HOST):$$port --workers $${WEB_CONCURRENCY:-2} --threads 4 --access-logfile - 'api:create_app()' & \
+	$(BIN)/gunicorn --bind $(HOST):$$port --workers $${WEB_CONCURRENCY:-2} --threads 4 'api:create_app()' & \
 	echo ""; \
 	echo "  Contract Refund Eligibility is running at http://$(HOST):$$port"; \
 	echo "  API docs: http://$(HOST):$$port/docs    health: http://$(HOST):$$port/health"; \

@@ -11,10 +11,10 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import Job
@@ -74,12 +74,20 @@ def get_or_raise(*, session: Session, job_id: uuid.UUID) -> Job:
     return job
 
 
-def claim(*, session: Session, job_id: uuid.UUID) -> Job | None:
-    """Move a queued job to running; None when another delivery already took it."""
+def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None) -> Job | None:
+    """Move a queued job to running; None when another delivery already has it.
+
+    With ``stale_after`` (seconds), a job left ``running`` for longer than that is taken over:
+    no live run can last past the task time limit, so its worker died mid-task and the broker
+    redelivered the message.
+    """
     now = _now()
+    claimable = Job.status == "queued"
+    if stale_after is not None:
+        claimable = or_(claimable, and_(Job.status == "running", Job.started_at < now - timedelta(seconds=stale_after)))
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "queued")
+        .where(Job.id == job_id, claimable)
         .values(status="running", attempts=Job.attempts + 1, started_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )

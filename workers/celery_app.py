@@ -64,15 +64,14 @@ def create_celery(settings: Settings | None = None) -> Celery:
     return app
 
 
-_apps: dict[int, Celery] = {}
+_apps: dict[Settings, Celery] = {}
 
 
 def get_celery(settings: Settings) -> Celery:
-    """A configured app per settings object (the web process's producer)."""
-    key = id(settings)
-    if key not in _apps:
-        _apps[key] = create_celery(settings)
-    return _apps[key]
+    """A configured app per settings (the web process's producer), created once."""
+    if settings not in _apps:
+        _apps[settings] = create_celery(settings)
+    return _apps[settings]
 
 
 class CeleryDispatcher:
@@ -99,10 +98,11 @@ def _json_logs(**_kwargs) -> None:
 
 @task_prerun.connect
 def _bind_request_id(task=None, **_kwargs) -> None:
-    request_id = getattr(task.request, "request_id", None) if task is not None else None
-    if request_id is None and task is not None:
-        request_id = (task.request.headers or {}).get("request_id") if task.request.headers else None
-    request_id_var.set(request_id or (task.request.id if task is not None else None))
+    # The producer sends the request id as a message header; Celery exposes headers as
+    # attributes of the task's request. A task without one logs under its own task id.
+    request = task.request if task is not None else None
+    request_id = getattr(request, "request_id", None) or getattr(request, "id", None)
+    request_id_var.set(request_id)
 
 
 @task_postrun.connect

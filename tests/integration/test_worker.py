@@ -66,3 +66,18 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(app, session_factory):
             assert session.scalars(select(Job.status)).all() == ["queued"]
     finally:
         dispatch.install(previous)
+
+
+def test_claim_takes_over_a_job_whose_worker_died(clean_db, session_factory):
+    from datetime import datetime, timedelta, timezone
+
+    with session_factory() as session:
+        dead = Job(kind="maintenance", status="running", attempts=1, started_at=datetime.now(timezone.utc) - timedelta(hours=2))
+        alive = Job(kind="maintenance", status="running", attempts=1, started_at=datetime.now(timezone.utc))
+        session.add_all([dead, alive])
+        session.commit()
+        assert jobs.claim(session=session, job_id=alive.id, stale_after=900) is None
+        assert jobs.claim(session=session, job_id=dead.id) is None  # without the bound, never
+        taken = jobs.claim(session=session, job_id=dead.id, stale_after=900)
+        session.commit()
+    assert taken is not None and taken.status == "running" and taken.attempts == 2

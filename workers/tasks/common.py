@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from pipeline import db, jobs
+from pipeline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
         logger.error("task received a malformed job id %r; dropping it", job_id)
         return None
     with db.unit_of_work() as session:
-        job = jobs.claim(session=session, job_id=key)
+        job = jobs.claim(session=session, job_id=key, stale_after=get_settings().celery_task_time_limit)
     if job is None:
         logger.info("job already claimed or finished; nothing to do", extra={"job_id": job_id})
         return None
