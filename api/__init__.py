@@ -98,5 +98,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _resource_blueprints() -> tuple:
-    """(blueprint, url prefix under /api/v1) for every resource; later resources add theirs here."""
-    return ()
+    """(blueprint, url prefix under /api/v1) for every resource."""
+    from api.contracts.resources import blp as contracts_blp
+
+    return ((contracts_blp, "/contracts"),)

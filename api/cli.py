@@ -20,6 +20,7 @@ from api.current import settings as current_settings
 
 from models import Job
 from pipeline import db, jobs, migrate
+from pipeline.cache import get_cache
 from pipeline.contract_import import import_rows, read_jsonl
 from pipeline.settings import Settings
 
@@ -84,6 +85,7 @@ def contracts_import(path: str, chunk_size: int, show_rejected: int) -> None:
                 rows=read_jsonl(stream),
                 chunk_size=chunk_size,
                 origin=path,
+                cache=get_cache(_settings()),
             )
         except UnicodeDecodeError:
             click.echo(f"cannot read {path}: not UTF-8 text", err=True)

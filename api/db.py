@@ -23,13 +23,22 @@ def session() -> Session:
     return g.db_session
 
 
+def keep_on_error() -> None:
+    """Commit this request's writes even if it answers with an error.
+
+    For writes that record the failure itself, such as the audit event of a search that found
+    nothing; a view calls it only when nothing else has been written.
+    """
+    g.db_keep_on_error = True
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _finish_unit_of_work(response: Response) -> Response:
         current = g.pop("db_session", None)
         if current is not None:
             try:
-                if response.status_code < 400:
+                if response.status_code < 400 or g.pop("db_keep_on_error", False):
                     current.commit()
                 else:
                     current.rollback()

@@ -103,13 +103,25 @@ class Api(SmorestApi):
             # webargs reports an undecodable body as a 400 with messages under "json".
             message = "The request body is not valid JSON."
         elif status == 422 and not message:
-            message = DEFAULT_MESSAGES[422]
+            message = _first_field_error(details) or DEFAULT_MESSAGES[422]
         elif not message and error.description and status not in DEFAULT_MESSAGES:
             message = error.description
         headers = dict(data.get("headers") or {})
         if status == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return _response(error_body(status, message, details=details), headers)
+
+
+def _first_field_error(details: Any) -> str | None:
+    """'account_number: Missing data for required field.' from webargs' nested messages."""
+    if not isinstance(details, dict):
+        return None
+    for location in details.values():
+        if isinstance(location, dict):
+            for field, messages in location.items():
+                if isinstance(messages, list) and messages and isinstance(messages[0], str):
+                    return f"{field}: {messages[0]}"
+    return None
 
 
 def handle_app_error(error: AppError):

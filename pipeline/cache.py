@@ -23,6 +23,8 @@ class Cache(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def set(self, key: str, value: bytes | str, ttl: int) -> None: ...
     def delete(self, *keys: str) -> None: ...
+    def incr(self, key: str, amount: int = 1) -> None: ...
+    def get_int(self, key: str) -> int: ...
     def ping(self) -> None: ...
 
 
@@ -54,6 +56,15 @@ class LocalCache:
             for key in keys:
                 self._data.pop(key, None)
 
+    def incr(self, key: str, amount: int = 1) -> None:
+        with self._lock:
+            _, current = self._data.get(key, (float("inf"), b"0"))
+            self._data[key] = (float("inf"), str(int(current) + amount).encode())
+
+    def get_int(self, key: str) -> int:
+        value = self.get(key)
+        return int(value) if value else 0
+
     def ping(self) -> None:
         return None
 
@@ -83,6 +94,16 @@ class RedisCache:
         except redis.RedisError as exc:
             logger.warning("cache delete failed: %s", exc)
 
+    def incr(self, key: str, amount: int = 1) -> None:
+        try:
+            self.client.incrby(key, amount)
+        except redis.RedisError as exc:
+            logger.warning("cache counter failed: %s", exc)
+
+    def get_int(self, key: str) -> int:
+        value = self.get(key)
+        return int(value) if value else 0
+
     def ping(self) -> None:
         self.client.ping()
 
@@ -99,3 +120,27 @@ _local = LocalCache()
 def get_cache(settings: Settings | None = None) -> Cache:
     s = settings or get_settings()
     return RedisCache(redis_client(s.redis_url)) if s.redis_url else _local
+
+
+def count_lookup(cache: Cache, kind: str, *, hit: bool) -> None:
+    """Count a cache hit or miss of one kind (contract, pdf, ...) for the metrics."""
+    cache.incr(f"metrics:cache:{kind}:{'hit' if hit else 'miss'}")
+
+
+def lookup_counts(cache: Cache, kind: str) -> dict[str, int]:
+    return {
+        "hit": cache.get_int(f"metrics:cache:{kind}:hit"),
+        "miss": cache.get_int(f"metrics:cache:{kind}:miss"),
+    }
+
+
+def contract_key(account_number: str) -> str:
+    """Where a search answer for this account number is cached."""
+    return f"contract:account:{account_number}"
+
+
+def invalidate_contracts(cache: Cache, *account_numbers: str) -> None:
+    """Forget cached search answers (a contract or its extraction changed)."""
+    keys = [contract_key(n) for n in account_numbers if n]
+    if keys:
+        cache.delete(*keys)

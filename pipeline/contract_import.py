@@ -19,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Contract
+from models.session import after_commit, session_scope
 from pipeline import audit
 from pipeline.accounts import normalize_account_number
-from models.session import session_scope
+from pipeline.cache import Cache, get_cache, invalidate_contracts
 from pipeline.session_tools import commit_in_chunks
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,14 @@ def read_jsonl(stream: TextIO) -> Iterator[tuple[int, Any]]:
             yield number, RowError(f"not valid JSON: {exc.msg} at column {exc.colno}")
 
 
-def upsert(*, session: Session, rows: list[tuple[int, dict[str, Any]]], source: str, report: ImportReport) -> None:
+def upsert(
+    *,
+    session: Session,
+    rows: list[tuple[int, dict[str, Any]]],
+    source: str,
+    report: ImportReport,
+    changed_accounts: list[str] | None = None,
+) -> None:
     """Insert new contracts and update changed ones among already validated rows."""
     numbers = [values["account_number"] for _, values in rows]
     existing = {c.account_number: c for c in session.scalars(select(Contract).where(Contract.account_number.in_(numbers)))}
@@ -225,6 +233,8 @@ def upsert(*, session: Session, rows: list[tuple[int, dict[str, Any]]], source: 
         if "document_text" in changed:
             contract.text_status = "available" if values["document_text"] else "pending"
         report.updated += 1
+        if changed_accounts is not None:
+            changed_accounts.append(contract.account_number)
     session.flush()
 
 
@@ -235,8 +245,10 @@ def import_rows(
     source: str = "import",
     chunk_size: int = 500,
     origin: str | None = None,
+    cache: Cache | None = None,
 ) -> ImportReport:
     """Validate and write rows chunk by chunk; return what happened to each."""
+    cache = cache or get_cache()
     report = ImportReport()
     seen: dict[str, int] = {}
 
@@ -256,8 +268,14 @@ def import_rows(
                 continue
             yield line, values
 
+    changed: list[str] = []
+
     def write(session: Session, chunk: list[tuple[int, dict[str, Any]]]) -> None:
-        upsert(session=session, rows=chunk, source=source, report=report)
+        upsert(session=session, rows=chunk, source=source, report=report, changed_accounts=changed)
+        # Agents must not keep seeing the old values from the search cache.
+        accounts = list(changed)
+        changed.clear()
+        after_commit(session, lambda: invalidate_contracts(cache, *accounts))
 
     commit_in_chunks(factory=factory, items=valid_rows(), chunk_size=chunk_size, write=write)
     if report.inserted or report.updated or report.rejected:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
 from models.session import session_scope
+from pipeline.cache import get_cache
 from pipeline.contract_import import ImportReport, import_rows
 from pipeline.demo_data import demo_contracts
 from pipeline.pdf_render import render_text_pdf
@@ -58,7 +59,7 @@ def seed(*, settings: Settings, factory: sessionmaker[Session]) -> SeedReport:
     contracts = demo_contracts()
     pdfs_written = write_pdfs(Path(settings.pdf_dir), contracts)
     rows = [(n, {k: v for k, v in c.items() if k != "expected"}) for n, c in enumerate(contracts, start=1)]
-    report = import_rows(factory=factory, rows=rows, source="seed", origin="seed")
+    report = import_rows(factory=factory, rows=rows, source="seed", origin="seed", cache=get_cache(settings))
     with session_scope(factory) as session:
         admin_created = ensure_admin(session=session, email=settings.admin_email)
     logger.info(

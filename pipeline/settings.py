@@ -131,6 +131,9 @@ VARIABLES: tuple[Var, ...] = (
     # redis and celery
     Var("REDIS_URL", "", _url("redis", "rediss"), "Redis URL for cache, job status and broker; empty: in-process cache", secret=True),
     Var("REDIS_TTL_DEFAULT", "3600", _int(1), "seconds a cached value lives unless its kind says otherwise"),
+    Var("CACHE_TTL_CONTRACT", "900", _int(1), "seconds a contract found by account number stays cached"),
+    Var("CACHE_TTL_PDF", "900", _int(1), "seconds a contract's PDF bytes stay cached"),
+    Var("PDF_CACHE_MAX_BYTES", "10485760", _int(0), "PDFs larger than this are streamed without caching"),
     Var("CELERY_BROKER_URL", "", _url("redis", "rediss", "amqp", "filesystem"), "Celery broker; empty: REDIS_URL, else a file-system broker in DATA_DIR", secret=True),
     Var("CELERY_TASK_TIME_LIMIT", "900", _int(10), "hard time limit of one task, in seconds"),
     Var("CELERY_VISIBILITY_TIMEOUT", "3600", _int(30), "seconds before Redis redelivers an unacknowledged task; must exceed CELERY_TASK_TIME_LIMIT"),
@@ -142,13 +145,16 @@ VARIABLES: tuple[Var, ...] = (
     Var("AWS_REGION", "us-east-1", _text, "region of the S3 bucket"),
     # providers
     Var("LLM_PROVIDER", "local", _choice(*LLM_PROVIDERS), "extraction and chat provider: local, openai, anthropic, bedrock, openai_compatible"),
-    Var("OPENAI_API_KEY", "", _text, "key for the openai provider", secret=True),
-    Var("ANTHROPIC_API_KEY", "", _text, "key for the anthropic provider", secret=True),
+    Var("OPENAI_API_KEY", "", _text, "key for the openai provider (required when LLM_PROVIDER=openai)", secret=True),
+    Var("ANTHROPIC_API_KEY", "", _text, "key for the anthropic provider (required when LLM_PROVIDER=anthropic)", secret=True),
     Var("AWS_BEDROCK_REGION", "us-east-1", _text, "region of the bedrock provider"),
     Var("LLM_CIRCUIT_BREAKER_THRESHOLD", "5", _int(1, 1000), "consecutive failures that open a provider's circuit"),
     Var("LLM_RETRY_MAX_ATTEMPTS", "3", _int(1, 20), "attempts per provider call, SDK and task retries included"),
     # external contract source
-    Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database; empty: database only"),
+    Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database (GET URL/ACCOUNT_NUMBER); empty: database only"),
+    Var("EXTERNAL_RDB_API_KEY", "", _text, "bearer token sent to the external contract source", secret=True),
+    Var("EXTERNAL_RDB_TIMEOUT", "5", _int(1, 120), "seconds to wait for the external contract source"),
+    Var("EXTERNAL_RDB_RETRIES", "2", _int(0, 10), "retries of the external contract source after a 5xx or connection error"),
     # seed
     Var("ADMIN_EMAIL", "admin@example.com", _text, "e-mail of the admin user created by `flask seed`"),
 )
@@ -167,6 +173,9 @@ class Settings:
     database_max_overflow: int
     redis_url: str
     redis_ttl_default: int
+    cache_ttl_contract: int
+    cache_ttl_pdf: int
+    pdf_cache_max_bytes: int
     celery_broker_url: str
     celery_task_time_limit: int
     celery_visibility_timeout: int
@@ -182,6 +191,9 @@ class Settings:
     llm_circuit_breaker_threshold: int
     llm_retry_max_attempts: int
     external_rdb_api_url: str
+    external_rdb_api_key: str
+    external_rdb_timeout: int
+    external_rdb_retries: int
     admin_email: str
 
     @classmethod
@@ -286,3 +298,54 @@ def reset_settings() -> None:
 
 def mask_url(url: str) -> str:
     return _mask_url(url)
+
+
+_GROUPS = {
+    "APP_ENV": "Application",
+    "DATABASE_URL": "Database",
+    "REDIS_URL": "Redis, cache and Celery",
+    "PDF_DIR": "Documents",
+    "LLM_PROVIDER": "LLM providers",
+    "EXTERNAL_RDB_API_URL": "External contract source",
+    "ADMIN_EMAIL": "Seed",
+}
+
+
+def env_example() -> str:
+    """The text of .env.example: every variable with its default, grouped, with its help."""
+    lines = [
+        "# Contract Refund Eligibility: every setting, with its default.",
+        "# Copy to .env (or export in your shell); an empty value means the default.",
+        "# With nothing set the service runs on its embedded default (SQLite, file-system broker, local provider).",
+        "# Regenerate with: python -m pipeline.settings env-example > .env.example",
+        "",
+    ]
+    for var in VARIABLES:
+        if var.env in _GROUPS:
+            lines.append(f"# --- {_GROUPS[var.env]}")
+        lines += [f"# {var.help}", f"{var.env}={var.default}", ""]
+    lines += [
+        "# --- Read by other tools, not by the settings object",
+        "# gunicorn: number of web worker processes (make run / Procfile / Docker)",
+        "WEB_CONCURRENCY=2",
+        "# Flower's port (make flower / Procfile)",
+        "FLOWER_PORT=5555",
+        "# boto3 reads AWS credentials itself: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for var in VARIABLES:
+        default = f"`{var.default}`" if var.default else "(empty)"
+        rows.append(f"| `{var.env}` | {default} | {var.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance helper
+    import sys
+
+    print(env_example() if sys.argv[1:] == ["env-example"] else markdown_table())

@@ -31,8 +31,14 @@ os.environ.update(
         "CELERY_BROKER_URL": TEST_REDIS_URL,
         "DATA_DIR": _DATA_DIR,
         "LLM_PROVIDER": "local",
+        # boto3 must never look for real credentials or instance metadata.
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
     }
 )
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_name, None)
 for _name in ("PDF_DIR", "S3_BUCKET", "S3_ENDPOINT_URL", "EXTERNAL_RDB_API_URL"):
     os.environ.pop(_name, None)
 
