@@ -100,5 +100,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _resource_blueprints() -> tuple:
     """(blueprint, url prefix under /api/v1) for every resource."""
     from api.contracts.resources import blp as contracts_blp
+    from api.extractions.resources import blp as extractions_blp
+    from api.jobs.resources import blp as jobs_blp
 
-    return ((contracts_blp, "/contracts"),)
+    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"))

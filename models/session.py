@@ -92,14 +92,30 @@ def reset_engines() -> None:
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once this session's transaction has committed."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+    """Run ``callback`` once this session's outermost transaction has committed.
+
+    Registered inside a savepoint, it is dropped if that savepoint rolls back.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((transaction, callback))
+
+
+def _within(transaction, ended) -> bool:  # noqa: ANN001 - SessionTransaction objects
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # SQLAlchemy also fires after_commit when a savepoint is released; the data is durable only
+    # once the outermost transaction has committed.
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
-    for callback in callbacks:
+    for _transaction, callback in callbacks:
         try:
             callback()
         except Exception:
@@ -108,9 +124,16 @@ def _run_after_commit(session: Session) -> None:
             logger.exception("after-commit callback failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)  # the whole unit of work is undone
+        return
+    pending = session.info.get(_AFTER_COMMIT_KEY)
+    if pending:
+        session.info[_AFTER_COMMIT_KEY] = [
+            (transaction, callback) for transaction, callback in pending if not _within(transaction, previous_transaction)
+        ]
 
 
 @contextmanager

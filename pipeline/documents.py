@@ -177,3 +177,27 @@ def _open_s3(*, contract: Contract, settings: Settings, cache: Cache, range_head
         status=206 if obj.get("ContentRange") else 200,
         content_range=obj.get("ContentRange"),
     )
+
+
+def pdf_bytes(*, contract: Contract, settings: Settings, cache: Cache) -> bytes:
+    """The whole PDF in memory (for text extraction)."""
+    source = open_pdf(contract=contract, settings=settings, cache=cache)
+    if isinstance(source, PdfBytes):
+        return source.data
+    if isinstance(source, PdfLocalFile):
+        return source.path.read_bytes()
+    return b"".join(source.chunks)
+
+
+def text_from_pdf(data: bytes) -> str:
+    """The text layer of a PDF (pypdf); empty when the PDF is a scan without one."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        return "\n".join((page.extract_text() or "") for page in reader.pages).strip()
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise UpstreamError(f"the PDF cannot be read: {exc}") from None

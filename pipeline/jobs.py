@@ -23,7 +23,9 @@ from pipeline.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Job], dict[str, Any]]
+# A handler gets the claimed job (detached) and opens its own units of work, so that no
+# transaction stays open while it waits on a provider.
+Handler = Callable[[Job], dict[str, Any]]
 _handlers: dict[str, Handler] = {}
 
 
@@ -97,6 +99,7 @@ def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None
 
 
 def succeed(*, session: Session, job: Job, result: dict[str, Any]) -> None:
+    job.updated_at = _now()
     job.status = "succeeded"
     job.result = result
     job.error = None
@@ -104,20 +107,21 @@ def succeed(*, session: Session, job: Job, result: dict[str, Any]) -> None:
 
 
 def fail(*, session: Session, job: Job, error: str) -> None:
+    job.updated_at = _now()
     job.status = "failed"
     job.error = error[:2000]
     job.finished_at = _now()
 
 
-def run(*, session: Session, job: Job) -> dict[str, Any]:
+def run(*, job: Job) -> dict[str, Any]:
     """Run a claimed job's handler and return its result."""
     fn = _handlers.get(job.kind)
     if fn is None:
         raise RuntimeError(f"no handler registered for jobs of kind {job.kind!r}")
-    return fn(session, job)
+    return fn(job)
 
 
 @handler("maintenance")
-def _maintenance(session: Session, job: Job) -> dict[str, Any]:
+def _maintenance(job: Job) -> dict[str, Any]:
     """A no-op that proves a worker consumes a queue end to end (``flask worker-check``)."""
     return {"pong": True, "worker": socket.gethostname(), "queue": job.queue}

@@ -87,6 +87,33 @@ def _database_url(name: str, raw: str) -> str:
     return _url("postgresql", "postgresql+psycopg2", "sqlite")(name, value)
 
 
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false; got {raw!r}")
+
+
+def _fraction(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number between 0 and 1; got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be between 0 and 1; got {value}")
+    return value
+
+
+def _providers(name: str, raw: str) -> tuple[str, ...]:
+    names = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
+    for provider in names:
+        if provider not in LLM_PROVIDERS:
+            raise ConfigError(f"{name} may list only {', '.join(LLM_PROVIDERS)}; got {provider!r}")
+    return names
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -145,11 +172,28 @@ VARIABLES: tuple[Var, ...] = (
     Var("AWS_REGION", "us-east-1", _text, "region of the S3 bucket"),
     # providers
     Var("LLM_PROVIDER", "local", _choice(*LLM_PROVIDERS), "extraction and chat provider: local, openai, anthropic, bedrock, openai_compatible"),
+    Var("LLM_FALLBACK_PROVIDERS", "", _providers, "comma-separated providers tried, in order, when the main one fails or its circuit is open"),
+    Var("LLM_LOCAL_FALLBACK", "true", _bool, "fall back to the offline local extractor when every remote provider failed"),
+    Var("LLM_TIMEOUT", "30", _int(1, 600), "seconds one provider call may take"),
     Var("OPENAI_API_KEY", "", _text, "key for the openai provider (required when LLM_PROVIDER=openai)", secret=True),
+    Var("OPENAI_MODEL", "gpt-4o-mini", _text, "model of the openai provider"),
+    Var("OPENAI_BASE_URL", "", _url("http", "https"), "API base URL of the openai provider; empty: OpenAI's"),
+    Var("OPENAI_COMPATIBLE_BASE_URL", "", _url("http", "https"), "base URL of an OpenAI-compatible server (vLLM, Ollama), e.g. http://gpu:8000/v1"),
+    Var("OPENAI_COMPATIBLE_MODEL", "", _text, "model name on the OpenAI-compatible server"),
+    Var("OPENAI_COMPATIBLE_API_KEY", "", _text, "key for the OpenAI-compatible server, if it wants one", secret=True),
     Var("ANTHROPIC_API_KEY", "", _text, "key for the anthropic provider (required when LLM_PROVIDER=anthropic)", secret=True),
+    Var("ANTHROPIC_MODEL", "claude-sonnet-4-5", _text, "model of the anthropic provider"),
+    Var("ANTHROPIC_BASE_URL", "", _url("http", "https"), "API base URL of the anthropic provider; empty: Anthropic's"),
     Var("AWS_BEDROCK_REGION", "us-east-1", _text, "region of the bedrock provider"),
+    Var("BEDROCK_MODEL_ID", "anthropic.claude-3-5-sonnet-20240620-v1:0", _text, "model id of the bedrock provider"),
+    Var("BEDROCK_ENDPOINT_URL", "", _url("http", "https"), "bedrock-runtime endpoint; empty: AWS's for the region"),
     Var("LLM_CIRCUIT_BREAKER_THRESHOLD", "5", _int(1, 1000), "consecutive failures that open a provider's circuit"),
-    Var("LLM_RETRY_MAX_ATTEMPTS", "3", _int(1, 20), "attempts per provider call, SDK and task retries included"),
+    Var("LLM_CIRCUIT_BREAKER_RESET_SECONDS", "60", _int(1, 86400), "seconds an open circuit waits before letting one trial call through"),
+    Var("LLM_RETRY_MAX_ATTEMPTS", "3", _int(1, 20), "attempts per provider call; the only retries (the SDKs and Celery do not retry on their own)"),
+    Var("LLM_RETRY_MAX_WAIT", "20", _int(1, 600), "longest wait between two attempts, Retry-After included, in seconds"),
+    Var("CONFIDENCE_HIGH", "0.85", _fraction, "confidence from which a field's badge is high"),
+    Var("CONFIDENCE_MEDIUM", "0.6", _fraction, "confidence from which a field's badge is medium (below: low)"),
+    Var("JOB_STATUS_TTL", "86400", _int(60), "seconds a job's status stays mirrored in Redis for fast polling"),
     # external contract source
     Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database (GET URL/ACCOUNT_NUMBER); empty: database only"),
     Var("EXTERNAL_RDB_API_KEY", "", _text, "bearer token sent to the external contract source", secret=True),
@@ -185,11 +229,28 @@ class Settings:
     s3_endpoint_url: str
     aws_region: str
     llm_provider: str
+    llm_fallback_providers: tuple[str, ...]
+    llm_local_fallback: bool
+    llm_timeout: int
     openai_api_key: str
+    openai_model: str
+    openai_base_url: str
+    openai_compatible_base_url: str
+    openai_compatible_model: str
+    openai_compatible_api_key: str
     anthropic_api_key: str
+    anthropic_model: str
+    anthropic_base_url: str
     aws_bedrock_region: str
+    bedrock_model_id: str
+    bedrock_endpoint_url: str
     llm_circuit_breaker_threshold: int
+    llm_circuit_breaker_reset_seconds: int
     llm_retry_max_attempts: int
+    llm_retry_max_wait: int
+    confidence_high: float
+    confidence_medium: float
+    job_status_ttl: int
     external_rdb_api_url: str
     external_rdb_api_key: str
     external_rdb_timeout: int
@@ -223,10 +284,15 @@ class Settings:
                 f"({self.celery_visibility_timeout} <= {self.celery_task_time_limit}), "
                 "or Redis would hand a running task to a second worker"
             )
-        if self.llm_provider == "openai" and not self.openai_api_key:
-            raise ConfigError("OPENAI_API_KEY is required when LLM_PROVIDER=openai")
-        if self.llm_provider == "anthropic" and not self.anthropic_api_key:
-            raise ConfigError("ANTHROPIC_API_KEY is required when LLM_PROVIDER=anthropic")
+        providers = (self.llm_provider, *self.llm_fallback_providers)
+        if "openai" in providers and not self.openai_api_key:
+            raise ConfigError("OPENAI_API_KEY is required when LLM_PROVIDER or LLM_FALLBACK_PROVIDERS names openai")
+        if "anthropic" in providers and not self.anthropic_api_key:
+            raise ConfigError("ANTHROPIC_API_KEY is required when LLM_PROVIDER or LLM_FALLBACK_PROVIDERS names anthropic")
+        if "openai_compatible" in providers and not (self.openai_compatible_base_url and self.openai_compatible_model):
+            raise ConfigError("OPENAI_COMPATIBLE_BASE_URL and OPENAI_COMPATIBLE_MODEL are required for the openai_compatible provider")
+        if self.confidence_medium > self.confidence_high:
+            raise ConfigError("CONFIDENCE_MEDIUM must not exceed CONFIDENCE_HIGH")
         if self.app_env == "production":
             if not self.database_url or self.database_url.startswith("sqlite"):
                 raise ConfigError("DATABASE_URL must name a PostgreSQL database when APP_ENV=production")

@@ -103,9 +103,28 @@ def session_factory(migrated_database, settings):
 
 
 @pytest.fixture(scope="session")
-def worker(migrated_database, settings) -> Iterator[WorkerProcess]:
-    """A real Celery worker process consuming both queues from the test Redis."""
-    proc = WorkerProcess(cwd=ROOT, env=dict(os.environ))
+def simulator():
+    """The loopback LLM provider simulator, answering as a careful model would."""
+    from tests.simulator import Simulator
+    from tests.support.brains import reading_brain
+
+    with Simulator(brain=reading_brain, retry_after=0.2) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def worker(migrated_database, settings, simulator) -> Iterator[WorkerProcess]:
+    """A real Celery worker process consuming both queues from the test Redis.
+
+    Its main provider is local; jobs that ask for ``openai`` reach the simulator.
+    """
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "sk-test-not-a-real-key-000",
+        "OPENAI_BASE_URL": f"{simulator.base_url}/v1",
+        "LLM_RETRY_MAX_ATTEMPTS": "2",
+    }
+    proc = WorkerProcess(cwd=ROOT, env=env)
     proc.start()
     yield proc
     proc.stop()

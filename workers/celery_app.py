@@ -17,7 +17,7 @@ from pipeline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-TASK_MODULES = ("workers.tasks.maintenance",)
+TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction")
 
 
 def _broker_options(settings: Settings) -> dict:

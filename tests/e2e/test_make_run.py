@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.processes import die_with_parent
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ def running(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in _CONFIGURED}
     env.update({"PORT": str(port), "DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO"})
     log = open(tmp_path / "make-run.log", "w+")
-    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent())
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _get(base + "/health")[0] == 200 or proc.poll() is not None, timeout=120, what="make run to serve /health")

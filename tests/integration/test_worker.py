@@ -2,6 +2,8 @@
 
 import uuid
 
+import pytest
+
 from sqlalchemy import select
 
 from models import Job
@@ -81,3 +83,43 @@ def test_claim_takes_over_a_job_whose_worker_died(clean_db, session_factory):
         taken = jobs.claim(session=session, job_id=dead.id, stale_after=900)
         session.commit()
     assert taken is not None and taken.status == "running" and taken.attempts == 2
+
+
+def test_work_registered_inside_a_savepoint_waits_for_the_real_commit(migrated_database, session_factory):
+    from sqlalchemy import text
+
+    from models.session import after_commit
+
+    ran = []
+    with session_factory() as session:
+        session.execute(text("SELECT 1"))
+        with session.begin_nested():
+            after_commit(session, lambda: ran.append("sent"))
+        assert ran == []  # releasing the savepoint is not a commit
+        session.commit()
+    assert ran == ["sent"]
+
+
+def test_work_of_a_rolled_back_savepoint_is_dropped_and_the_rest_kept(migrated_database, session_factory):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from models.session import after_commit
+
+    ran = []
+    with session_factory() as session:
+        after_commit(session, lambda: ran.append("outer"))
+        session.execute(text("SELECT 1"))
+        with pytest.raises(DBAPIError):
+            with session.begin_nested():
+                after_commit(session, lambda: ran.append("inner"))
+                session.execute(text("SELECT 1/0"))
+        session.commit()
+    assert ran == ["outer"]
+    with session_factory() as session:
+        after_commit(session, lambda: ran.append("rolled back"))
+        session.execute(text("SELECT 1"))
+        session.rollback()
+        session.execute(text("SELECT 1"))
+        session.commit()
+    assert ran == ["outer"]

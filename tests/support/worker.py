@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.support.processes import die_with_parent
+
 
 class WorkerProcess:
     def __init__(self, *, cwd: Path, env: dict[str, str], queues: str = "interactive,bulk", concurrency: int = 4) -> None:
@@ -32,6 +34,7 @@ class WorkerProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGKILL),
         )
 
     def stop(self) -> None:

@@ -1,4 +1,8 @@
-"""The one way a task runs a job: claim it, run its pipeline handler, record the outcome."""
+"""The one way a task runs a job: claim it, run its pipeline handler, record the outcome.
+
+Every state change is written to PostgreSQL first, then mirrored to Redis and published, so
+pollers and server-sent-event streams see it at once.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,50 @@ import logging
 import uuid
 from typing import Any
 
-from pipeline import db, jobs
+from pipeline import db, job_status, jobs
+from pipeline.cache import get_cache
+from pipeline.errors import AppError
 from pipeline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 
+def _mirror(job) -> None:  # noqa: ANN001
+    settings = get_settings()
+    job_status.mirror(get_cache(settings), job, ttl=settings.job_status_ttl)
+
+
 def execute_job(job_id: str) -> dict[str, Any] | None:
-    """Run one job; a job another delivery already claimed is left alone (returns None)."""
+    """Run one job; a job another delivery already has is left alone (returns None)."""
     try:
         key = uuid.UUID(job_id)
     except ValueError:
         logger.error("task received a malformed job id %r; dropping it", job_id)
         return None
-    with db.unit_of_work() as session:
-        job = jobs.claim(session=session, job_id=key, stale_after=get_settings().celery_task_time_limit)
+    settings = get_settings()
+    with db.unit_of_work(settings) as session:
+        job = jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit)
     if job is None:
         logger.info("job already claimed or finished; nothing to do", extra={"job_id": job_id})
         return None
+    _mirror(job)
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind, "attempt": job.attempts})
     try:
-        with db.unit_of_work() as session:
-            job = session.merge(job)
-            result = jobs.run(session=session, job=job)
-            jobs.succeed(session=session, job=job, result=result)
+        result = jobs.run(job=job)
     except Exception as exc:
-        logger.exception("job failed", extra={"job_id": job_id})
-        with db.unit_of_work() as session:
+        error = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, AppError):
+            logger.warning("job failed: %s", error, extra={"job_id": job_id})
+        else:
+            logger.exception("job failed", extra={"job_id": job_id})
+        with db.unit_of_work(settings) as session:
             job = jobs.get_or_raise(session=session, job_id=key)
-            jobs.fail(session=session, job=job, error=f"{type(exc).__name__}: {exc}")
+            jobs.fail(session=session, job=job, error=error)
+        _mirror(job)
         return None
+    with db.unit_of_work(settings) as session:
+        job = jobs.get_or_raise(session=session, job_id=key)
+        jobs.succeed(session=session, job=job, result=result)
+    _mirror(job)
     logger.info("job succeeded", extra={"job_id": job_id})
     return result

@@ -1,0 +1,52 @@
+import marshmallow as ma
+
+
+class CreateSchema(ma.Schema):
+    contract_id = ma.fields.UUID(required=True, metadata={"example": "0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11"})
+
+
+class SourceSchema(ma.Schema):
+    quote = ma.fields.String(metadata={"description": "the passage, verbatim from the document text"})
+    start = ma.fields.Integer(allow_none=True, metadata={"description": "offset of the passage in the contract's document_text"})
+    end = ma.fields.Integer(allow_none=True)
+
+
+class FieldSchema(ma.Schema):
+    value = ma.fields.String(allow_none=True, metadata={"example": "795.00"})
+    confidence = ma.fields.Float(allow_none=True, metadata={"example": 0.93})
+    badge = ma.fields.String(metadata={"enum": ["high", "medium", "low"]})
+    source = ma.fields.Nested(SourceSchema, allow_none=True)
+    flags = ma.fields.List(ma.fields.String(), metadata={"description": "why the value needs a closer look (quote_not_in_document, amount_not_in_quote, not_stated, invalid_value: ...)"})
+
+
+class FieldsSchema(ma.Schema):
+    gap_insurance_premium = ma.fields.Nested(FieldSchema)
+    refund_calculation_method = ma.fields.Nested(FieldSchema)
+    cancellation_fee = ma.fields.Nested(FieldSchema)
+
+
+class AuditEntrySchema(ma.Schema):
+    event_type = ma.fields.String()
+    created_at = ma.fields.String(metadata={"format": "date-time"})
+    user_id = ma.fields.String(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+    event_data = ma.fields.Dict()
+
+
+class ExtractionSchema(ma.Schema):
+    extraction_id = ma.fields.String(metadata={"format": "uuid"})
+    contract_id = ma.fields.String(metadata={"format": "uuid"})
+    status = ma.fields.String(metadata={"enum": ["pending", "approved"]})
+    fields = ma.fields.Nested(FieldsSchema)
+    provider = ma.fields.String(allow_none=True, metadata={"example": "openai"})
+    model = ma.fields.String(allow_none=True, metadata={"example": "gpt-4o-mini"})
+    prompt_tokens = ma.fields.Integer(allow_none=True)
+    completion_tokens = ma.fields.Integer(allow_none=True)
+    cost_usd = ma.fields.String(allow_none=True, metadata={"example": "0.000412"})
+    latency_ms = ma.fields.Integer(allow_none=True)
+    approved_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    approved_by = ma.fields.String(allow_none=True)
+    notes = ma.fields.String(allow_none=True)
+    created_at = ma.fields.String(metadata={"format": "date-time"})
+    updated_at = ma.fields.String(metadata={"format": "date-time"})
+    audit_trail = ma.fields.List(ma.fields.Nested(AuditEntrySchema))

@@ -1,0 +1,65 @@
+"""Job status mirrored to Redis for fast polling, and published for server-sent events.
+
+PostgreSQL stays the truth: a missing or expired mirror falls back to the jobs table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from models import Job
+from pipeline.cache import Cache, RedisCache
+
+logger = logging.getLogger(__name__)
+
+TERMINAL = ("succeeded", "failed")
+
+
+def key(job_id: Any) -> str:
+    return f"job:{job_id}"
+
+
+def channel(job_id: Any) -> str:
+    return f"job-events:{job_id}"
+
+
+def _iso(moment) -> str | None:  # noqa: ANN001
+    return moment.isoformat() if moment else None
+
+
+def as_dict(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": str(job.id),
+        "kind": job.kind,
+        "status": job.status,
+        "queue": job.queue,
+        "contract_id": str(job.contract_id) if job.contract_id else None,
+        "batch_id": str(job.batch_id) if job.batch_id else None,
+        "attempts": job.attempts,
+        "result": job.result,
+        "error": job.error,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+    }
+
+
+def mirror(cache: Cache, job: Job, *, ttl: int) -> dict[str, Any]:
+    """Write the job's state to Redis and tell subscribers."""
+    state = as_dict(job)
+    payload = json.dumps(state)
+    cache.set(key(job.id), payload, ttl)
+    if isinstance(cache, RedisCache):
+        try:
+            cache.client.publish(channel(job.id), payload)
+        except Exception as exc:  # a lost notification costs a poll, nothing more
+            logger.warning("job status publish failed: %s", exc)
+    return state
+
+
+def read(cache: Cache, job_id: uuid.UUID) -> dict[str, Any] | None:
+    raw = cache.get(key(job_id))
+    return json.loads(raw) if raw else None

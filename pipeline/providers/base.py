@@ -1,0 +1,69 @@
+"""The provider interface: extract the three fields from a contract's text.
+
+Every provider, remote or local, returns the same shape: for each field a canonical value (or
+None where the document is silent), a confidence in [0, 1] and the verbatim passage it came from.
+Grounding (finding the passage in the document and recording its offsets) and validation are
+done by the pipeline on every answer, whoever gave it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
+REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """One extracted field.
+
+    ``value`` is canonical: money as a string with two decimals ("795.00"), the refund method
+    as one of REFUND_METHODS, None where the document does not say. ``quote`` is the passage,
+    copied verbatim from the document; ``start``/``end`` are its offsets in the text when known.
+    """
+
+    value: str | None
+    confidence: float
+    quote: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class ExtractionOutput:
+    fields: dict[str, FieldValue]
+    provider: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = field(default_factory=lambda: Decimal("0"))
+    latency_ms: int = 0
+
+
+class ProviderError(Exception):
+    """The provider failed or answered something unusable; ``retryable`` says if trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(headers: object) -> float | None:
+    """The Retry-After header in seconds, when a provider sent one as a number."""
+    value = headers.get("retry-after") if hasattr(headers, "get") else None  # type: ignore[union-attr]
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class Provider(ABC):
+    name: str = "abstract"
+
+    @abstractmethod
+    def extract(self, *, text: str) -> ExtractionOutput:
+        """Extract the three fields from a contract's full text."""

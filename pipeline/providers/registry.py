@@ -1,0 +1,161 @@
+"""Providers by name, and the chain an extraction goes through: main provider, fallbacks, local.
+
+One retry budget: the SDKs make a single attempt (max_retries=0), Celery does not retry
+extraction tasks, and this chain makes up to LLM_RETRY_MAX_ATTEMPTS attempts per provider for
+errors worth retrying (timeouts, 429, 5xx, malformed answers), waiting with exponential backoff
+and full jitter, or as long as the provider's Retry-After asks when that is longer (up to
+LLM_RETRY_MAX_WAIT; a provider asking for more is skipped for the next one). Each remote
+provider sits behind a shared circuit breaker; an open circuit moves straight to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.breaker import CircuitOpen, SharedBreaker
+from pipeline.cache import redis_client
+from pipeline.providers.base import ExtractionOutput, Provider, ProviderError
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_providers: dict[tuple[str, Settings], Provider] = {}
+_breakers: dict[tuple[str, str, int, int], SharedBreaker] = {}
+
+
+def build(name: str, settings: Settings) -> Provider:
+    """A provider instance by name (SDK clients are reused: they pool connections)."""
+    key = (name, settings)
+    with _lock:
+        if key in _providers:
+            return _providers[key]
+    provider = _build(name, settings)
+    with _lock:
+        return _providers.setdefault(key, provider)
+
+
+def _build(name: str, settings: Settings) -> Provider:
+    if name == "local":
+        from pipeline.providers.local import LocalProvider
+
+        return LocalProvider()
+    if name == "openai":
+        from pipeline.providers.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(name="openai", api_key=settings.openai_api_key, model=settings.openai_model, base_url=settings.openai_base_url, timeout=settings.llm_timeout)
+    if name == "openai_compatible":
+        from pipeline.providers.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(
+            name="openai_compatible",
+            api_key=settings.openai_compatible_api_key,
+            model=settings.openai_compatible_model,
+            base_url=settings.openai_compatible_base_url,
+            timeout=settings.llm_timeout,
+        )
+    if name == "anthropic":
+        from pipeline.providers.anthropic_provider import AnthropicProvider
+
+        return AnthropicProvider(api_key=settings.anthropic_api_key, model=settings.anthropic_model, base_url=settings.anthropic_base_url, timeout=settings.llm_timeout)
+    if name == "bedrock":
+        from pipeline.providers.bedrock_provider import BedrockProvider
+
+        return BedrockProvider(region=settings.aws_bedrock_region, model_id=settings.bedrock_model_id, endpoint_url=settings.bedrock_endpoint_url, timeout=settings.llm_timeout)
+    raise ValueError(f"unknown provider {name!r}")
+
+
+def breaker_for(name: str, settings: Settings) -> SharedBreaker:
+    key = (name, settings.redis_url, settings.llm_circuit_breaker_threshold, settings.llm_circuit_breaker_reset_seconds)
+    with _lock:
+        if key not in _breakers:
+            _breakers[key] = SharedBreaker(
+                name,
+                fail_max=settings.llm_circuit_breaker_threshold,
+                reset_timeout=settings.llm_circuit_breaker_reset_seconds,
+                redis_client=redis_client(settings.redis_url) if settings.redis_url else None,
+            )
+        return _breakers[key]
+
+
+def chain_names(settings: Settings, *, primary: str | None = None) -> list[str]:
+    names = [primary or settings.llm_provider]
+    for name in settings.llm_fallback_providers:
+        if name not in names:
+            names.append(name)
+    if settings.llm_local_fallback and "local" not in names:
+        names.append("local")
+    return names
+
+
+@dataclass
+class ChainResult:
+    output: ExtractionOutput
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AllProvidersFailed(Exception):
+    def __init__(self, attempts: list[dict[str, Any]]) -> None:
+        summary = "; ".join(f"{a['provider']}: {a.get('error', a['outcome'])}" for a in attempts)
+        super().__init__(f"every provider failed ({summary})")
+        self.attempts = attempts
+
+
+def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 0.5, cap: float = 20.0) -> float | None:
+    """Seconds to wait before attempt ``attempt + 1``; None when the provider asks for more than the cap."""
+    jittered = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+    if retry_after is not None:
+        if retry_after > cap:
+            return None
+        return max(retry_after, jittered)
+    return jittered
+
+
+class ProviderChain:
+    def __init__(self, settings: Settings, *, primary: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.names = chain_names(settings, primary=primary)
+        self.sleep = sleep
+
+    def extract(self, *, text: str) -> ChainResult:
+        attempts: list[dict[str, Any]] = []
+        for name in self.names:
+            provider = build(name, self.settings)
+            record: dict[str, Any] = {"provider": name, "attempts": 0}
+            attempts.append(record)
+            output = self._try(provider, text, record)
+            if output is not None:
+                record["outcome"] = "ok"
+                return ChainResult(output, attempts)
+        raise AllProvidersFailed(attempts)
+
+    def _try(self, provider: Provider, text: str, record: dict[str, Any]) -> ExtractionOutput | None:
+        if provider.name == "local":
+            record["attempts"] = 1
+            return provider.extract(text=text)
+        breaker = breaker_for(provider.name, self.settings)
+        for attempt in range(1, self.settings.llm_retry_max_attempts + 1):
+            record["attempts"] = attempt
+            try:
+                return breaker.guard(lambda: provider.extract(text=text), is_failure=lambda exc: isinstance(exc, ProviderError))
+            except CircuitOpen as exc:
+                record.update(outcome="circuit_open", error=str(exc))
+                logger.info("provider skipped: circuit open", extra={"provider": provider.name})
+                return None
+            except ProviderError as exc:
+                record.update(outcome="error", error=str(exc))
+                logger.warning("provider call failed: %s", exc, extra={"provider": provider.name, "attempt": attempt})
+                if not exc.retryable or attempt == self.settings.llm_retry_max_attempts:
+                    return None
+                delay = backoff_delay(attempt, exc.retry_after, cap=self.settings.llm_retry_max_wait)
+                if delay is None:
+                    record["error"] = f"{exc} (asked to wait {exc.retry_after:.0f}s, more than LLM_RETRY_MAX_WAIT)"
+                    return None
+                self.sleep(delay)
+        return None
