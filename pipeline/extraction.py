@@ -61,10 +61,13 @@ def request(
     request_id: str | None = None,
 ) -> Requested:
     """The existing extraction, the live job, or a new queued job (sent after commit)."""
-    contracts.get_or_raise(session=session, contract_id=contract_id)
-    existing = get_for_contract(session=session, contract_id=contract_id)
-    if existing is not None:
-        return Requested(extraction=existing)
+    found = session.execute(
+        select(Contract.id, Extraction).outerjoin(Extraction, Extraction.contract_id == Contract.id).where(Contract.id == contract_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"contract {contract_id} does not exist")
+    if found.Extraction is not None:
+        return Requested(extraction=found.Extraction)
     live = contracts.active_extraction_job(session=session, contract_id=contract_id)
     if live is not None:
         return Requested(job=live)
@@ -131,15 +134,21 @@ def _apply(extraction: Extraction, checked: dict[str, CheckedField]) -> None:
 
 
 @jobs.handler("extraction")
-def run(job: Job) -> dict[str, Any]:
-    """Run one extraction job (the worker's side)."""
+def run(job: Job) -> jobs.Completion:
+    """Run one extraction job (the worker's side); the write commits with the job's success."""
     settings = get_settings()
     with db.unit_of_work(settings) as session:
-        contract = contracts.get_or_raise(session=session, contract_id=job.contract_id)
-        existing = get_for_contract(session=session, contract_id=contract.id)
-        if existing is not None:
+        found = session.execute(
+            select(Contract, Extraction.id)
+            .outerjoin(Extraction, Extraction.contract_id == Contract.id)
+            .where(Contract.id == job.contract_id)
+        ).first()
+        if found is None:
+            raise NotFound(f"contract {job.contract_id} does not exist")
+        contract, existing_id = found
+        if existing_id is not None:
             logger.info("extraction exists; provider not called", extra={"job_id": str(job.id)})
-            return {"extraction_id": str(existing.id), "reused": True}
+            return jobs.Completion(result={"extraction_id": str(existing_id), "reused": True})
         failure: AppError | None = None
         try:
             text = _document_text(session=session, contract=contract, settings=settings)
@@ -153,16 +162,22 @@ def run(job: Job) -> dict[str, Any]:
 
     chain = ProviderChain(settings, primary=(job.payload or {}).get("provider"))
     try:
-        result = chain.extract(text=text)
+        chained = chain.extract(text=text)
     except AllProvidersFailed as exc:
         with db.unit_of_work(settings) as session:
             _audit_failure(session, contract_id, job, str(exc), exc.attempts)
         raise
-    checked = check_all(result.output.fields, text)
-    output = result.output
+    checked = check_all(chained.output.fields, text)
+    output = chained.output
+    result: dict[str, Any] = {
+        "extraction_id": str(uuid.uuid4()),
+        "provider": output.provider,
+        "fields": {name: checked[name].value for name in FIELD_NAMES},
+    }
 
-    with db.unit_of_work(settings) as session:
+    def write(session: Session) -> None:
         extraction = Extraction(
+            id=uuid.UUID(result["extraction_id"]),
             contract_id=contract_id,
             status="pending",
             provider=output.provider,
@@ -179,7 +194,9 @@ def run(job: Job) -> dict[str, Any]:
         except IntegrityError:
             # Two jobs raced for one contract; the first extraction stands.
             existing = get_for_contract(session=session, contract_id=contract_id)
-            return {"extraction_id": str(existing.id), "reused": True}
+            result.clear()
+            result.update(extraction_id=str(existing.id), reused=True)
+            return
         audit.record(
             session=session,
             event_type="extract",
@@ -191,19 +208,15 @@ def run(job: Job) -> dict[str, Any]:
                 "job_id": str(job.id),
                 "provider": output.provider,
                 "model": output.model,
-                "fallback": result.attempts[0]["provider"] != output.provider,
-                "attempts": result.attempts,
+                "fallback": chained.attempts[0]["provider"] != output.provider,
+                "attempts": chained.attempts,
                 "latency_ms": output.latency_ms,
             },
         )
         cache = get_cache(settings)
         after_commit(session, lambda: invalidate_contracts(cache, account_number))
-        extraction_id = extraction.id
-    return {
-        "extraction_id": str(extraction_id),
-        "provider": output.provider,
-        "fields": {name: checked[name].value for name in FIELD_NAMES},
-    }
+
+    return jobs.Completion(result=result, write=write)
 
 
 def _audit_failure(session: Session, contract_id: uuid.UUID, job: Job, error: str, attempts: list[dict[str, Any]]) -> None:

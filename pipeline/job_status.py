@@ -51,12 +51,17 @@ def mirror(cache: Cache, job: Job, *, ttl: int) -> dict[str, Any]:
     """Write the job's state to Redis and tell subscribers."""
     state = as_dict(job)
     payload = json.dumps(state)
-    cache.set(key(job.id), payload, ttl)
     if isinstance(cache, RedisCache):
         try:
-            cache.client.publish(channel(job.id), payload)
-        except Exception as exc:  # a lost notification costs a poll, nothing more
-            logger.warning("job status publish failed: %s", exc)
+            # One round trip: the mirror for pollers, the message for event streams.
+            pipe = cache.client.pipeline(transaction=False)
+            pipe.set(key(job.id), payload, ex=ttl)
+            pipe.publish(channel(job.id), payload)
+            pipe.execute()
+        except Exception as exc:  # a lost mirror costs a database read, nothing more
+            logger.warning("job status mirror failed: %s", exc)
+    else:
+        cache.set(key(job.id), payload, ttl)
     return state
 
 

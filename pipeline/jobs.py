@@ -11,10 +11,11 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from models import Job
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # A handler gets the claimed job (detached) and opens its own units of work, so that no
 # transaction stays open while it waits on a provider.
-Handler = Callable[[Job], dict[str, Any]]
+Handler = Callable[[Job], "dict[str, Any] | Completion"]
 _handlers: dict[str, Handler] = {}
 
 
@@ -76,6 +77,12 @@ def get_or_raise(*, session: Session, job_id: uuid.UUID) -> Job:
     return job
 
 
+def _returning(session: Session, statement) -> Job | None:  # noqa: ANN001 - an UPDATE statement
+    """Run an UPDATE ... RETURNING on jobs; the row as a detached Job (one round trip, no ORM load)."""
+    row = session.execute(statement.returning(*Job.__table__.c)).mappings().first()
+    return Job(**row) if row is not None else None
+
+
 def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None) -> Job | None:
     """Move a queued job to running; None when another delivery already has it.
 
@@ -84,41 +91,55 @@ def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None
     redelivered the message.
     """
     now = _now()
-    claimable = Job.status == "queued"
+    table = Job.__table__
+    claimable = table.c.status == "queued"
     if stale_after is not None:
-        claimable = or_(claimable, and_(Job.status == "running", Job.started_at < now - timedelta(seconds=stale_after)))
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, claimable)
-        .values(status="running", attempts=Job.attempts + 1, started_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
+        claimable = or_(claimable, and_(table.c.status == "running", table.c.started_at < now - timedelta(seconds=stale_after)))
+    return _returning(
+        session,
+        update(table)
+        .where(table.c.id == job_id, claimable)
+        .values(status="running", attempts=table.c.attempts + 1, started_at=now, updated_at=now),
     )
-    if result.rowcount != 1:
-        return None
-    return session.scalars(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)).one()
 
 
-def succeed(*, session: Session, job: Job, result: dict[str, Any]) -> None:
-    job.updated_at = _now()
-    job.status = "succeeded"
-    job.result = result
-    job.error = None
-    job.finished_at = _now()
+def finish(*, session: Session, job_id: uuid.UUID, result: dict[str, Any] | None = None, error: str | None = None) -> Job:
+    """Record a job's outcome: succeeded with its result, or failed with a reason for people."""
+    now = _now()
+    table = Job.__table__
+    job = _returning(
+        session,
+        update(table)
+        .where(table.c.id == job_id)
+        .values(
+            status="failed" if error is not None else "succeeded",
+            result=result,
+            error=error[:2000] if error is not None else None,
+            finished_at=now,
+            updated_at=now,
+        ),
+    )
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
 
 
-def fail(*, session: Session, job: Job, error: str) -> None:
-    job.updated_at = _now()
-    job.status = "failed"
-    job.error = error[:2000]
-    job.finished_at = _now()
+@dataclass
+class Completion:
+    """A handler's result, with the writes to commit in the same transaction as the job's
+    ``succeeded``: the outcome and the job's state never disagree."""
+
+    result: dict[str, Any]
+    write: Callable[[Session], None] | None = None
 
 
-def run(*, job: Job) -> dict[str, Any]:
-    """Run a claimed job's handler and return its result."""
+def run(*, job: Job) -> Completion:
+    """Run a claimed job's handler."""
     fn = _handlers.get(job.kind)
     if fn is None:
         raise RuntimeError(f"no handler registered for jobs of kind {job.kind!r}")
-    return fn(job)
+    outcome = fn(job)
+    return outcome if isinstance(outcome, Completion) else Completion(result=outcome)
 
 
 @handler("maintenance")

@@ -24,7 +24,11 @@ def _mirror(job) -> None:  # noqa: ANN001
 
 
 def execute_job(job_id: str) -> dict[str, Any] | None:
-    """Run one job; a job another delivery already has is left alone (returns None)."""
+    """Run one job; a job another delivery already has is left alone (returns None).
+
+    Two short transactions around the work: the claim, and the outcome written together with
+    the job's final state. No transaction stays open while the handler waits on a provider.
+    """
     try:
         key = uuid.UUID(job_id)
     except ValueError:
@@ -39,7 +43,11 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
     _mirror(job)
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind, "attempt": job.attempts})
     try:
-        result = jobs.run(job=job)
+        completion = jobs.run(job=job)
+        with db.unit_of_work(settings) as session:
+            if completion.write is not None:
+                completion.write(session)
+            job = jobs.finish(session=session, job_id=key, result=completion.result)
     except Exception as exc:
         error = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, AppError):
@@ -47,13 +55,9 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
         else:
             logger.exception("job failed", extra={"job_id": job_id})
         with db.unit_of_work(settings) as session:
-            job = jobs.get_or_raise(session=session, job_id=key)
-            jobs.fail(session=session, job=job, error=error)
+            job = jobs.finish(session=session, job_id=key, error=error)
         _mirror(job)
         return None
-    with db.unit_of_work(settings) as session:
-        job = jobs.get_or_raise(session=session, job_id=key)
-        jobs.succeed(session=session, job=job, result=result)
     _mirror(job)
     logger.info("job succeeded", extra={"job_id": job_id})
-    return result
+    return completion.result
