@@ -165,6 +165,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("CELERY_TASK_TIME_LIMIT", "900", _int(10), "hard time limit of one task, in seconds"),
     Var("CELERY_VISIBILITY_TIMEOUT", "3600", _int(30), "seconds before Redis redelivers an unacknowledged task; must exceed CELERY_TASK_TIME_LIMIT"),
     Var("WORKER_CONCURRENCY", "16", _int(1, 1000), "threads per worker process (jobs wait on the network, not the CPU)"),
+    Var("CELERY_TASK_EVENTS", "true", _bool, "send task events for Flower from workers and producers (costs some CPU per task)"),
     # documents
     Var("PDF_DIR", "", _text, "local folder of contract PDFs; empty: DATA_DIR/pdfs"),
     Var("S3_BUCKET", "", _text, "default bucket for contracts whose row names none"),
@@ -224,6 +225,7 @@ class Settings:
     celery_task_time_limit: int
     celery_visibility_timeout: int
     worker_concurrency: int
+    celery_task_events: bool
     pdf_dir: str
     s3_bucket: str
     s3_endpoint_url: str

@@ -45,6 +45,8 @@ def configure(app: Celery, settings: Settings) -> None:
         task_time_limit=settings.celery_task_time_limit,
         task_soft_time_limit=max(settings.celery_task_time_limit - 30, settings.celery_task_time_limit // 2),
         worker_concurrency=settings.worker_concurrency,
+        worker_send_task_events=settings.celery_task_events,
+        task_send_sent_event=settings.celery_task_events,
     )
     if settings.broker_is_filesystem:
         # The file-system broker has no fan-out exchange: no remote control, gossip or mingle.
