@@ -32,6 +32,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _post(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def _get(url):
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -93,3 +102,23 @@ def test_make_run_serves_the_embedded_default(running):
     )
     assert check.returncode == 0, check.stdout + check.stderr + log.read_text()[-3000:]
     assert "succeeded" in check.stdout
+
+
+def test_an_agent_can_search_and_extract_on_the_embedded_default(running):
+    base, _, _, log = running
+    status, contract = _post(base + "/api/v1/contracts/search", {"account_number": "4350-948-342"})
+    assert status == 200, contract
+    status, job = _post(base + "/api/v1/extractions/create", {"contract_id": contract["contract_id"]})
+    assert status == 202, job
+
+    def finished():
+        code, body = _get(base + job["location"])
+        state = json.loads(body) if code == 200 else {}
+        return state if state.get("status") in ("succeeded", "failed") else None
+
+    done = wait_for(finished, timeout=90, what="the extraction on the file-system broker")
+    assert done["status"] == "succeeded", (done, log.read_text()[-3000:])
+    status, body = _get(base + f"/api/v1/extractions/{done['result']['extraction_id']}")
+    fields = json.loads(body)["fields"]
+    assert fields["gap_insurance_premium"]["value"] == "795.00"
+    assert fields["refund_calculation_method"]["value"] == "pro_rata"
