@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app api
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-dev migrate seed web worker beat flower bench clean help
+.PHONY: run test lint install install-dev migrate seed web worker beat flower bench clean help
 
 help:
 	@sed -n '3,6p' Makefile
@@ -64,6 +64,10 @@ flower: install
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Errors only (undefined names, unused imports, syntax): style is left to review.
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check --select F,E9 --exclude .venv .
 
 bench: $(VENV)/.dev-installed
 	for b in bench/[a-z]*.py; do case $$b in bench/common.py) continue;; esac; echo "== $$b"; $(BIN)/python $$b || exit 1; done

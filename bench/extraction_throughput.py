@@ -1,7 +1,7 @@
 """Extraction throughput through API, broker, workers and the provider simulator.
 
     .venv/bin/python bench/extraction_throughput.py [--contracts 2000] [--latency 0.5]
-        [--workers 2] [--concurrency 48] [--submitters 8]
+        [--workers 4] [--concurrency 12] [--submitters 8]
 
 N contracts are loaded; every one is asked for through POST /api/v1/extractions/create (gunicorn),
 the jobs go through Redis to Celery workers (thread pools), which call the openai adapter against
@@ -91,8 +91,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contracts", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.5)
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    parser.add_argument("--concurrency", type=int, default=48, help="threads per worker process")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument("--concurrency", type=int, default=12, help="threads per worker process")
     parser.add_argument("--submitters", type=int, default=8, help="clients posting extraction requests")
     args = parser.parse_args()
 

@@ -108,7 +108,7 @@ class SharedBreaker:
             elif trial:
                 self._end_trial()
             raise
-        self._succeeded(trial)
+        self._succeeded(trial, state)
         return result
 
     def _failed(self, trial: bool) -> None:
@@ -123,9 +123,9 @@ class SharedBreaker:
         if trial:
             self._end_trial()
 
-    def _succeeded(self, trial: bool) -> None:
+    def _succeeded(self, trial: bool, state: str) -> None:
         self._storage().reset_counter()
-        if trial or self.state == pybreaker.STATE_HALF_OPEN:
+        if trial or state == pybreaker.STATE_HALF_OPEN:
             self.breaker.close()
             logger.info("circuit closed", extra={"provider": self.name})
         if trial:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Contract, Extraction, Job
 from models.session import after_commit
-from pipeline import audit, contracts, db, documents, jobs
+from pipeline import audit, db, documents, jobs
 from pipeline.cache import get_cache, invalidate_contracts
 from pipeline.errors import AppError, NotFound
 from pipeline.grounding import CheckedField, badge, check_all
@@ -68,27 +68,15 @@ def request(
         raise NotFound(f"contract {contract_id} does not exist")
     if found.Extraction is not None:
         return Requested(extraction=found.Extraction)
-    live = contracts.active_extraction_job(session=session, contract_id=contract_id)
-    if live is not None:
-        return Requested(job=live)
-    try:
-        with session.begin_nested():
-            job = jobs.create(
-                session=session,
-                kind="extraction",
-                queue=queue,
-                contract_id=contract_id,
-                batch_id=batch_id,
-                payload={"provider": provider} if provider else {},
-                request_id=request_id,
-            )
-    except IntegrityError:
-        # Another request created the job a moment ago (one live job per contract): join it.
-        live = contracts.active_extraction_job(session=session, contract_id=contract_id)
-        if live is None:
-            raise
-        return Requested(job=live)
-    return Requested(job=job, created=True)
+    job, created = jobs.create_unless_active(
+        session=session,
+        contract_id=contract_id,
+        queue=queue,
+        batch_id=batch_id,
+        payload={"provider": provider} if provider else {},
+        request_id=request_id,
+    )
+    return Requested(job=job, created=created)
 
 
 def get_or_raise(*, session: Session, extraction_id: uuid.UUID) -> Extraction:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models import Job
@@ -68,6 +70,50 @@ def create(
     session.flush()
     dispatch.send_after_commit(session, job)
     return job
+
+
+_ACTIVE_EXTRACTION = "kind = 'extraction' AND status IN ('queued', 'running')"
+
+
+def create_unless_active(
+    *,
+    session: Session,
+    contract_id: uuid.UUID,
+    queue: str = "interactive",
+    batch_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> tuple[Job, bool]:
+    """A queued extraction job for the contract, or the live one already there: (job, created).
+
+    One INSERT ... ON CONFLICT DO NOTHING against the partial unique index on live extraction
+    jobs: two concurrent requests cannot both create one, and the common case costs one statement.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = _now()
+    for _ in range(3):
+        statement = (
+            insert(Job.__table__)
+            .values(
+                id=uuid.uuid4(), kind="extraction", status="queued", queue=queue, contract_id=contract_id,
+                batch_id=batch_id, payload=payload or {}, attempts=0, request_id=request_id,
+                created_at=now, updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["contract_id"], index_where=text(_ACTIVE_EXTRACTION))
+            .returning(*Job.__table__.c)
+        )
+        row = session.execute(statement).mappings().first()
+        if row is not None:
+            job = Job(**row)
+            dispatch.send_after_commit(session, job)
+            return job, True
+        live = session.scalars(
+            select(Job).where(Job.contract_id == contract_id, Job.kind == "extraction", Job.status.in_(("queued", "running")))
+        ).first()
+        if live is not None:
+            return live, False
+        # The live job finished between the two statements: try again.
+    raise RuntimeError(f"could not create or find an extraction job for contract {contract_id}")
 
 
 def get_or_raise(*, session: Session, job_id: uuid.UUID) -> Job:
