@@ -82,15 +82,6 @@ def dispose_engines() -> None:
             engine.dispose(close=False)
 
 
-def reset_engines() -> None:
-    """Close and forget every engine (tests that switch databases)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
-        _factories.clear()
-
-
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once this session's outermost transaction has committed.
 

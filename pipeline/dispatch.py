@@ -48,13 +48,6 @@ def current() -> Dispatcher:
     return _dispatcher
 
 
-def send_now(job: Job) -> None:
-    """Send a job that is already committed (the reconciler, a retry)."""
-    _dispatcher.send(
-        task_name=TASK_FOR_KIND[job.kind], job_id=str(job.id), queue=job.queue, request_id=job.request_id
-    )
-
-
 def send_after_commit(session: Session, job: Job) -> None:
     """Send the job once the session commits; nothing is sent if it rolls back."""
     task_name = TASK_FOR_KIND[job.kind]
