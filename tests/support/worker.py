@@ -25,7 +25,10 @@ class WorkerProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "workers", "worker",
+                # Under coverage (parallel mode, the project's settings), so the code only a
+                # worker runs counts in the report; pytest-cov combines the data at the end.
+                sys.executable, "-m", "coverage", "run", "--parallel-mode", f"--rcfile={self.cwd / 'setup.cfg'}",
+                "-m", "celery", "-A", "workers", "worker",
                 "-Q", self.queues, "-c", str(self.concurrency), "--loglevel", "INFO",
                 "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h",
             ],
