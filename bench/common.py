@@ -11,12 +11,15 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.net import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cre_bench")
@@ -41,17 +44,10 @@ def bench_env(**extra: str) -> dict[str, str]:
 
 def fresh_database() -> None:
     """Recreate the benchmark database and migrate it."""
-    sys.path.insert(0, str(ROOT))
     from tests.support.database import recreate_database  # same helper the tests use
 
     recreate_database(BENCH_DATABASE_URL)
     subprocess.run([sys.executable, "-m", "flask", "--app", "api", "db", "upgrade"], cwd=ROOT, env=bench_env(), check=True, capture_output=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class WebServer:

@@ -16,6 +16,8 @@ JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_JOB_STATUSES = ("queued", "running")
 QUEUES = ("interactive", "bulk")
 BATCH_STATUSES = ("queued", "running", "completed", "cancelled")
+# The partial unique index's predicate: at most one such job per contract.
+LIVE_EXTRACTION = "kind = 'extraction' AND status IN ('queued', 'running')"
 
 
 class Job(Timestamps, Base):
@@ -33,8 +35,8 @@ class Job(Timestamps, Base):
             "uq_jobs_active_extraction_contract",
             "contract_id",
             unique=True,
-            postgresql_where=text("kind = 'extraction' AND status IN ('queued', 'running')"),
-            sqlite_where=text("kind = 'extraction' AND status IN ('queued', 'running')"),
+            postgresql_where=text(LIVE_EXTRACTION),
+            sqlite_where=text(LIVE_EXTRACTION),
         ),
     )
 

@@ -12,18 +12,18 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Contract, Extraction, Job
-from pipeline import audit
+from models import Contract, Extraction
+from pipeline import audit, jobs
 from pipeline.cache import Cache, contract_key, count_lookup
 from pipeline.contract_import import RowError, parse_row
 from pipeline.errors import AppError, NotFound, UpstreamError
+from pipeline.formatting import iso_utc, money
 from pipeline.sources import ContractSource
 
 logger = logging.getLogger(__name__)
@@ -41,40 +41,17 @@ def extraction_summary(extraction: Extraction | None) -> dict[str, Any] | None:
     return {
         "extraction_id": str(extraction.id),
         "status": extraction.status,
-        "gap_insurance_premium": _money(extraction.gap_insurance_premium),
+        "gap_insurance_premium": money(extraction.gap_insurance_premium),
         "refund_calculation_method": extraction.refund_calculation_method,
-        "cancellation_fee": _money(extraction.cancellation_fee),
-        "approved_at": _iso(extraction.approved_at),
+        "cancellation_fee": money(extraction.cancellation_fee),
+        "approved_at": iso_utc(extraction.approved_at),
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC; SQLite hands back naive datetimes, which were written in UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.isoformat()
-
-
-def _money(value: Any) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def active_extraction_job(*, session: Session, contract_id: uuid.UUID) -> Job | None:
-    return session.scalars(
-        select(Job).where(
-            Job.contract_id == contract_id,
-            Job.kind == "extraction",
-            Job.status.in_(("queued", "running")),
-        )
-    ).first()
 
 
 def summary(*, session: Session, contract: Contract) -> dict[str, Any]:
     """The contract's metadata with its extraction's state, as agents see it in a search."""
     extraction = session.scalars(select(Extraction).where(Extraction.contract_id == contract.id)).first()
-    job = active_extraction_job(session=session, contract_id=contract.id) if extraction is None else None
+    job = jobs.live_extraction(session=session, contract_id=contract.id) if extraction is None else None
     return {
         "contract_id": str(contract.id),
         "account_number": contract.account_number,
@@ -92,8 +69,8 @@ def summary(*, session: Session, contract: Contract) -> dict[str, Any]:
         "extraction_status": extraction.status if extraction else "none",
         "extraction": extraction_summary(extraction),
         "extraction_job": {"job_id": str(job.id), "status": job.status} if job else None,
-        "created_at": _iso(contract.created_at),
-        "updated_at": _iso(contract.updated_at),
+        "created_at": iso_utc(contract.created_at),
+        "updated_at": iso_utc(contract.updated_at),
     }
 
 

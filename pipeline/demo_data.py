@@ -245,7 +245,7 @@ _ONES = (
 _TENS = "- - twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
-def _number_words(number: int) -> str:
+def number_words(number: int) -> str:
     """Spell out 0..999,999 the way contracts write amounts ("eight hundred ninety-five")."""
     if number < 20:
         return _ONES[number]
@@ -254,15 +254,15 @@ def _number_words(number: int) -> str:
         return _TENS[tens] + (f"-{_ONES[rest]}" if rest else "")
     if number < 1000:
         hundreds, rest = divmod(number, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {_number_words(rest)}" if rest else "")
+        return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
     thousands, rest = divmod(number, 1000)
-    return f"{_number_words(thousands)} thousand" + (f" {_number_words(rest)}" if rest else "")
+    return f"{number_words(thousands)} thousand" + (f" {number_words(rest)}" if rest else "")
 
 
 def _dollars_in_words(amount: Decimal, *, cents: bool) -> str:
     if amount != amount.to_integral_value():
         raise ValueError(f"only whole-dollar amounts are spelled out, got {amount}")
-    return f"{_number_words(int(amount))} dollars ({_money(amount, cents=cents)})"
+    return f"{number_words(int(amount))} dollars ({_money(amount, cents=cents)})"
 
 
 def _monthly_payment(principal: Decimal, apr: Decimal, months: int) -> Decimal:
@@ -617,7 +617,7 @@ def _fee_sentence(terms: _Terms, doc_name: str) -> str:
     fee = Decimal(terms.fee)
     return template.format(
         fee=_money(fee, cents=terms.fee_cents),
-        fee_words=_number_words(int(fee)) + " dollars",
+        fee_words=number_words(int(fee)) + " dollars",
         doc=doc_name,
     )
 

@@ -25,6 +25,7 @@ from models.session import after_commit
 from pipeline import audit, db, documents, jobs
 from pipeline.cache import get_cache, invalidate_contracts
 from pipeline.errors import AppError, NotFound
+from pipeline.formatting import iso_utc, money
 from pipeline.grounding import CheckedField, badge, check_all
 from pipeline.providers.base import FIELD_NAMES
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
@@ -220,19 +221,13 @@ def _audit_failure(session: Session, contract_id: uuid.UUID, job: Job, error: st
 # --- reading it back ---------------------------------------------------------------------------
 
 
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
-
-
 def field_view(extraction: Extraction, name: str, settings: Settings) -> dict[str, Any]:
     value = getattr(extraction, name)
     confidence = getattr(extraction, f"{name}_confidence")
     quote = getattr(extraction, f"{name}_source")
     start, end = getattr(extraction, f"{name}_start"), getattr(extraction, f"{name}_end")
     return {
-        "value": None if value is None else (value if isinstance(value, str) else f"{value:.2f}"),
+        "value": money(value),
         "confidence": confidence,
         "badge": badge(confidence, high=settings.confidence_high, medium=settings.confidence_medium),
         "source": {"quote": quote, "start": start, "end": end} if quote else None,
@@ -256,15 +251,15 @@ def detail(*, session: Session, extraction: Extraction, settings: Settings) -> d
         "completion_tokens": extraction.completion_tokens,
         "cost_usd": None if extraction.cost_usd is None else f"{extraction.cost_usd:.6f}",
         "latency_ms": extraction.latency_ms,
-        "approved_at": _iso(extraction.approved_at),
+        "approved_at": iso_utc(extraction.approved_at),
         "approved_by": str(extraction.approved_by) if extraction.approved_by else None,
         "notes": extraction.notes,
-        "created_at": _iso(extraction.created_at),
-        "updated_at": _iso(extraction.updated_at),
+        "created_at": iso_utc(extraction.created_at),
+        "updated_at": iso_utc(extraction.updated_at),
         "audit_trail": [
             {
                 "event_type": e.event_type,
-                "created_at": _iso(e.created_at),
+                "created_at": iso_utc(e.created_at),
                 "user_id": str(e.user_id) if e.user_id else None,
                 "request_id": e.request_id,
                 "event_data": e.event_data,

@@ -12,6 +12,7 @@ from typing import Any
 
 from models import Job
 from pipeline.cache import Cache, RedisCache
+from pipeline.formatting import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,6 @@ def channel(job_id: Any) -> str:
     return f"job-events:{job_id}"
 
 
-def _iso(moment) -> str | None:  # noqa: ANN001
-    return moment.isoformat() if moment else None
-
-
 def as_dict(job: Job) -> dict[str, Any]:
     return {
         "job_id": str(job.id),
@@ -41,9 +38,9 @@ def as_dict(job: Job) -> dict[str, Any]:
         "attempts": job.attempts,
         "result": job.result,
         "error": job.error,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at),
+        "finished_at": iso_utc(job.finished_at),
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models import Job
+from models.job import ACTIVE_JOB_STATUSES, LIVE_EXTRACTION
 from pipeline import dispatch
 from pipeline.errors import NotFound
 
@@ -72,7 +73,11 @@ def create(
     return job
 
 
-_ACTIVE_EXTRACTION = "kind = 'extraction' AND status IN ('queued', 'running')"
+def live_extraction(*, session: Session, contract_id: uuid.UUID) -> Job | None:
+    """The contract's queued or running extraction job, if any."""
+    return session.scalars(
+        select(Job).where(Job.contract_id == contract_id, Job.kind == "extraction", Job.status.in_(ACTIVE_JOB_STATUSES))
+    ).first()
 
 
 def create_unless_active(
@@ -99,7 +104,7 @@ def create_unless_active(
                 batch_id=batch_id, payload=payload or {}, attempts=0, request_id=request_id,
                 created_at=now, updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["contract_id"], index_where=text(_ACTIVE_EXTRACTION))
+            .on_conflict_do_nothing(index_elements=["contract_id"], index_where=text(LIVE_EXTRACTION))
             .returning(*Job.__table__.c)
         )
         row = session.execute(statement).mappings().first()
@@ -107,9 +112,7 @@ def create_unless_active(
             job = Job(**row)
             dispatch.send_after_commit(session, job)
             return job, True
-        live = session.scalars(
-            select(Job).where(Job.contract_id == contract_id, Job.kind == "extraction", Job.status.in_(("queued", "running")))
-        ).first()
+        live = live_extraction(session=session, contract_id=contract_id)
         if live is not None:
             return live, False
         # The live job finished between the two statements: try again.

@@ -5,6 +5,8 @@ Unknown models cost 0 here rather than a guess; the tokens are recorded either w
 
 from decimal import Decimal
 
+from pipeline.providers.base import ExtractionOutput
+
 PRICES: dict[str, tuple[str, str]] = {
     "gpt-4o-mini": ("0.15", "0.60"),
     "gpt-4o": ("2.50", "10.00"),
@@ -27,8 +29,6 @@ def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
 
 def priced_output(*, fields, provider: str, model: str, priced_as: str, prompt_tokens: int, completion_tokens: int, latency_ms: int):  # noqa: ANN001
     """An ExtractionOutput with its cost worked out from the token counts."""
-    from pipeline.providers.base import ExtractionOutput
-
     return ExtractionOutput(
         fields=fields,
         provider=provider,

@@ -4,7 +4,6 @@ demo contracts, exactly as a new user gets it."""
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import urllib.error
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.support.processes import die_with_parent
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -25,11 +25,6 @@ _CONFIGURED = (
     "TEST_DATABASE_URL", "TEST_REDIS_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
 )
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post(url, body):
@@ -53,7 +48,7 @@ def _get(url):
 
 @pytest.fixture
 def running(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in _CONFIGURED}
     env.update({"PORT": str(port), "DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO"})
     log = open(tmp_path / "make-run.log", "w+")

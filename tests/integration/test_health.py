@@ -7,13 +7,9 @@ import subprocess
 import pytest
 
 from api import create_app
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_health_answers_without_dependencies(client):
@@ -36,7 +32,7 @@ def private_redis(tmp_path):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is needed for this test (it is part of the test environment)")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
@@ -77,7 +73,7 @@ def test_ready_reports_a_stopped_redis(private_redis, settings, clean_db):
 
 
 def test_ready_reports_an_unreachable_database(settings, redis_client):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     app = create_app(settings.replace(database_url=f"postgresql://postgres@127.0.0.1:{port}/cre_test"))
     response = app.test_client().get("/ready")
     assert response.status_code == 503

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 
 import boto3
 from moto.server import ThreadedMotoServer
 
+from tests.support.net import free_port
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LoopbackS3:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     @property

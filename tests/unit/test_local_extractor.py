@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo_data import demo_contracts
+from pipeline.demo_data import demo_contracts, number_words
 from pipeline.providers.base import FIELD_NAMES, REFUND_METHODS, ExtractionOutput, FieldValue
 from pipeline.providers.local import MODEL_NAME, LocalProvider
 from pipeline.providers.local_extractor import MAX_QUOTE_CHARS, extract_fields
@@ -133,24 +133,9 @@ def test_accuracy_per_field_and_overall(results):
 
 # --- (b) Quotes -----------------------------------------------------------------------------------
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen"
-).split()
-_TENS = "- - twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
 def _spelled(number: int) -> str:
     """0..999,999 in words, hyphen-free ("seven hundred forty nine"), to compare with flattened text."""
-    if number < 20:
-        return _ONES[number]
-    if number < 100:
-        return _TENS[number // 10] + (f" {_ONES[number % 10]}" if number % 10 else "")
-    if number < 1000:
-        rest = number % 100
-        return f"{_ONES[number // 100]} hundred" + (f" {_spelled(rest)}" if rest else "")
-    rest = number % 1000
-    return f"{_spelled(number // 1000)} thousand" + (f" {_spelled(rest)}" if rest else "")
+    return number_words(number).replace("-", " ")
 
 
 def _flat(text: str) -> str:
