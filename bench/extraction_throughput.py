@@ -1,7 +1,7 @@
 """Extraction throughput through API, broker, workers and the provider simulator.
 
     .venv/bin/python bench/extraction_throughput.py [--contracts 2000] [--latency 0.5]
-        [--workers 4] [--concurrency 12] [--submitters 8]
+        [--workers 4] [--concurrency 24] [--pool 8] [--submitters 16]
 
 N contracts are loaded; every one is asked for through POST /api/v1/extractions/create (gunicorn),
 the jobs go through Redis to Celery workers (thread pools), which call the openai adapter against
@@ -92,8 +92,9 @@ def main() -> None:
     parser.add_argument("--contracts", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
-    parser.add_argument("--concurrency", type=int, default=12, help="threads per worker process")
-    parser.add_argument("--submitters", type=int, default=8, help="clients posting extraction requests")
+    parser.add_argument("--concurrency", type=int, default=24, help="threads per worker process")
+    parser.add_argument("--pool", type=int, default=8, help="database connections per worker process (plus as many again under load)")
+    parser.add_argument("--submitters", type=int, default=16, help="clients posting extraction requests")
     args = parser.parse_args()
 
     import redis
@@ -106,7 +107,8 @@ def main() -> None:
     sim = subprocess.Popen([sys.executable, "-m", "tests.simulator", "--latency", str(args.latency)], cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
     sim_url = sim.stdout.readline().strip()
     env = bench_env(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-bench-not-a-real-key", OPENAI_BASE_URL=f"{sim_url}/v1",
-                    LLM_LOCAL_FALLBACK="false", WORKER_CONCURRENCY=str(args.concurrency), DATABASE_POOL_SIZE=str(args.concurrency + 4))
+                    LLM_LOCAL_FALLBACK="false", WORKER_CONCURRENCY=str(args.concurrency),
+                    DATABASE_POOL_SIZE=str(args.pool), DATABASE_MAX_OVERFLOW=str(args.pool))
     workers = [
         subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "interactive,bulk", "--loglevel", "WARNING",
                           "--without-mingle", "--without-gossip", "-n", f"bench{i}@%h"], cwd=ROOT, env=env, start_new_session=True,
