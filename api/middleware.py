@@ -1,4 +1,13 @@
-"""Per-request plumbing: request id, one structured log line per request, CORS, body limit."""
+"""Per-request plumbing: request id, one structured log line per request, CORS, body limit, and
+the request's own audit event.
+
+Every request that changes state or reads contract data is also an ``api_request`` audit event
+(method, path, endpoint, status, duration), except the paths in AUDIT_REQUEST_EXCLUDE (probes,
+docs, metrics, job polling), so polling cannot flood the table. A request that succeeds writes its
+event in its own unit of work, committed with what it changed. A request that fails is rolled
+back, so its event is written afterwards in a short transaction of its own: the attempt is
+audited and none of its half-done domain rows survive.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,10 @@ import uuid
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
 
+from api import db as api_db
+from pipeline import audit, db
 from pipeline.logs import request_id_var
 from pipeline.settings import Settings
 
@@ -45,6 +57,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         level = logging.DEBUG if request.path.startswith(_QUIET_PREFIXES) and response.status_code < 500 else logging.INFO
+        if g.pop("audit_pending", False):
+            _audit_after_rollback(settings, response, duration_ms)
         logger.log(
             level,
             "%s %s %s",
@@ -66,3 +80,99 @@ def init_app(app: Flask, settings: Settings) -> None:
         token = g.pop("request_token", None)
         if token is not None:
             request_id_var.reset(token)
+
+
+def is_audited(method: str, path: str, exclude: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a request becomes an api_request event: not a preflight, not an excluded path."""
+    if method in ("OPTIONS", "HEAD"):
+        return False
+    for rule_method, prefix in exclude:
+        if rule_method and rule_method != method:
+            continue
+        if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
+            return False
+    return True
+
+
+def audit_without_subject() -> None:
+    """Keep this request's api_request event off the contract's and extraction's trails.
+
+    For reads of the trails themselves: the read is audited, but it does not change the trail it
+    reads (and page 2 does not shift under the reader).
+    """
+    g.audit_unlinked = True
+
+
+def _ids() -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The contract and extraction the request names in its path or its JSON body."""
+    if g.get("audit_unlinked"):
+        return None, None
+    found: dict[str, uuid.UUID] = {}
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except HTTPException:  # a body too large to read names nothing
+        body = None
+    for source in (request.view_args or {}, body if isinstance(body, dict) else {}):
+        for key in ("contract_id", "extraction_id"):
+            if key in found or not isinstance(source.get(key), str):
+                continue
+            try:
+                found[key] = uuid.UUID(source[key])
+            except ValueError:
+                pass
+    return found.get("contract_id"), found.get("extraction_id")
+
+
+def _request_data(response: Response) -> dict:
+    started = g.get("request_started")
+    return {
+        "method": request.method,
+        "path": request.path,
+        "endpoint": request.endpoint,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+    }
+
+
+def init_audit(app: Flask, settings: Settings) -> None:
+    """The api_request event of a successful request, added to its unit of work.
+
+    Must be registered after ``api.db.init_app``: Flask runs after-request hooks in reverse
+    order, so this one runs before the request's commit (or rollback).
+    """
+
+    @app.after_request
+    def _audit_in_unit_of_work(response: Response) -> Response:
+        # Unknown URLs and wrong methods match no route: logged, not audited.
+        if request.url_rule is None or not is_audited(request.method, request.path, settings.audit_request_exclude):
+            return response
+        if response.status_code < 400 or g.get("db_keep_on_error"):
+            session = api_db.session()
+            contract_id, extraction_id = audit.subject(session)
+            if contract_id is None and extraction_id is None:
+                named_contract, named_extraction = _ids()
+                contract_id, extraction_id = audit.existing_subject(session=session, contract_id=named_contract, extraction_id=named_extraction)
+            audit.record(session=session, event_type="api_request", contract_id=contract_id, extraction_id=extraction_id, data=_request_data(response))
+        else:
+            # The unit of work is about to be rolled back; the attempt is written after that.
+            g.audit_pending = True
+            current = g.get("db_session")
+            g.audit_subject = audit.subject(current) if current is not None else (None, None)
+        return response
+
+
+def _audit_after_rollback(settings: Settings, response: Response, duration_ms: float | None) -> None:
+    """The api_request event of a failed request, in a transaction of its own."""
+    contract_id, extraction_id = g.pop("audit_subject", (None, None))
+    named_contract, named_extraction = _ids()
+    data = {**_request_data(response), "duration_ms": duration_ms}
+    try:
+        with db.unit_of_work(settings) as session:
+            # Only ids that exist (a 404 names one that does not), and nothing the rollback undid.
+            contract_id, extraction_id = audit.existing_subject(
+                session=session, contract_id=contract_id or named_contract, extraction_id=extraction_id or named_extraction
+            )
+            audit.record(session=session, event_type="api_request", contract_id=contract_id, extraction_id=extraction_id, data=data)
+    except Exception:
+        # The client gets its error answer either way; a lost attempt event is logged, not raised.
+        logger.exception("could not audit a failed request")

@@ -9,9 +9,10 @@ from flask_smorest import Blueprint
 from api import db as api_db
 from api.contracts.resources import parse_id
 from api.current import settings
-from api.extractions.schemas import CreateSchema, ExtractionSchema
+from api.extractions.schemas import CreateSchema, ExtractionSchema, SubmitSchema, SubmittedSchema
 from api.jobs.schemas import JobAcceptedSchema
-from pipeline import audit, extraction, job_status
+from pipeline import audit, extraction, job_status, review
+from pipeline.cache import get_cache
 from pipeline.logs import get_request_id
 
 blp = Blueprint("extractions", __name__, description="Extract the GAP premium, refund method and cancellation fee from a contract.")
@@ -79,3 +80,34 @@ class ExtractionById(MethodView):
         audit.record(session=session, event_type="view", contract_id=found.contract_id, extraction_id=found.id, data={"what": "extraction"})
         session.flush()
         return extraction.detail(session=session, extraction=found, settings=settings())
+
+
+@blp.route("/<extraction_id>/submit")
+class Submit(MethodView):
+    @blp.arguments(SubmitSchema, example={
+        "corrections": [{"field_name": "cancellation_fee", "corrected_value": "$75", "correction_reason": "The fee is $75 in section 4."}],
+        "notes": "Checked against the signed addendum.",
+    })
+    @blp.response(200, SubmittedSchema)
+    @blp.alt_response(404, description="No extraction has this id.")
+    @blp.alt_response(409, description="The extraction is already approved (also the loser of two submits at once).")
+    @blp.alt_response(422, description="A correction names an unknown field or a field twice, or its value is empty, unreadable, negative or an unknown method; `details` names each.")
+    def post(self, body, extraction_id):
+        """Correct and approve an extraction
+
+        One action for the reviewer: every correction overwrites its field (confidence 1.0,
+        source `reviewer`) and is kept with the original value, and the extraction becomes
+        `approved`; no corrections is a plain approval. Values are made canonical ("$1,095" is
+        "1095.00", "Rule of 78s" is `rule_of_78`). All of it, with the `approve` audit event,
+        happens at once or not at all: a refused submit changes nothing.
+        """
+        s = settings()
+        session = api_db.session()
+        approved, corrections = review.submit(
+            session=session,
+            extraction_id=parse_id(extraction_id, "extraction_id"),
+            corrections=body["corrections"],
+            notes=body.get("notes"),
+            cache=get_cache(s),
+        )
+        return {**extraction.detail(session=session, extraction=approved, settings=s), "corrections": review.corrections_view(corrections)}

@@ -50,3 +50,28 @@ class ExtractionSchema(ma.Schema):
     created_at = ma.fields.String(metadata={"format": "date-time"})
     updated_at = ma.fields.String(metadata={"format": "date-time"})
     audit_trail = ma.fields.List(ma.fields.Nested(AuditEntrySchema))
+
+
+class CorrectionSchema(ma.Schema):
+    field_name = ma.fields.String(required=True, metadata={"enum": ["gap_insurance_premium", "refund_calculation_method", "cancellation_fee"], "example": "cancellation_fee"})
+    # A string ("$1,095", "Rule of 78s") or, for amounts, a number; checked and made canonical by the service.
+    corrected_value = ma.fields.Raw(required=True, allow_none=True, metadata={"description": "the right value: an amount (\"$1,095\", 1095) or a refund method (\"Rule of 78s\")", "example": "75.00"})
+    correction_reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000), metadata={"example": "The fee is $75 in section 4."})
+
+
+class SubmitSchema(ma.Schema):
+    corrections = ma.fields.List(ma.fields.Nested(CorrectionSchema), load_default=list, validate=ma.validate.Length(max=10))
+    notes = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10000), metadata={"example": "Checked against the signed addendum."})
+
+
+class CorrectionViewSchema(ma.Schema):
+    field_name = ma.fields.String()
+    original_value = ma.fields.String(allow_none=True)
+    corrected_value = ma.fields.String()
+    correction_reason = ma.fields.String(allow_none=True)
+    corrected_by = ma.fields.String(allow_none=True)
+    created_at = ma.fields.String(metadata={"format": "date-time"})
+
+
+class SubmittedSchema(ExtractionSchema):
+    corrections = ma.fields.List(ma.fields.Nested(CorrectionViewSchema), metadata={"description": "the corrections this submit made"})
