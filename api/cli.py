@@ -4,6 +4,8 @@
     flask contracts import FILE.jsonl              load contracts, idempotently
     flask seed                                     demo contracts, PDFs and an admin user
     flask worker-check [--queue bulk]              prove a worker consumes a queue
+    flask batch extract --all | --file IDS.txt     bulk extraction, with a live progress bar
+    flask batch status BATCH_ID [--wait]           a batch's progress
 """
 
 from __future__ import annotations
@@ -142,5 +144,7 @@ def worker_check(queue: str, timeout: float) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (db_group, contracts_group, seed_command, worker_check):
+    from api.batch_cli import batch_group
+
+    for command in (db_group, contracts_group, seed_command, worker_check, batch_group):
         app.cli.add_command(command)
