@@ -132,18 +132,23 @@ def _returning(session: Session, statement) -> Job | None:  # noqa: ANN001 - an 
     return Job(**row) if row is not None else None
 
 
-def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None) -> Job | None:
+def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None, max_attempts: int | None = None) -> Job | None:
     """Move a queued job to running; None when another delivery already has it.
 
     With ``stale_after`` (seconds), a job left ``running`` for longer than that is taken over:
     no live run can last past the task time limit, so its worker died mid-task and the broker
-    redelivered the message.
+    redelivered the message. With ``max_attempts``, a job that has already started that many
+    runs is not taken over: the reconciler fails it (a job that kills its worker every time
+    must not loop forever).
     """
     now = _now()
     table = Job.__table__
     claimable = table.c.status == "queued"
     if stale_after is not None:
-        claimable = or_(claimable, and_(table.c.status == "running", table.c.started_at < now - timedelta(seconds=stale_after)))
+        stale = and_(table.c.status == "running", table.c.started_at < now - timedelta(seconds=stale_after))
+        if max_attempts is not None:
+            stale = and_(stale, table.c.attempts < max_attempts)
+        claimable = or_(claimable, stale)
     return _returning(
         session,
         update(table)

@@ -36,7 +36,7 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
         return None
     settings = get_settings()
     with db.unit_of_work(settings) as session:
-        job = jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit)
+        job = jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit, max_attempts=settings.job_max_attempts)
     if job is None:
         logger.info("job already claimed or finished; nothing to do", extra={"job_id": job_id})
         return None

@@ -1,10 +1,23 @@
-"""Maintenance tasks: a no-op job that proves a worker consumes a queue end to end."""
+"""Maintenance tasks: a no-op job that proves a worker consumes a queue end to end, and the
+reconciler that beat runs every RECONCILE_INTERVAL_SECONDS."""
 
 from celery import shared_task
 
+from pipeline import dispatch, reconciler
+from pipeline.settings import get_settings
 from workers.tasks.common import execute_job
 
 
 @shared_task(name="maintenance.run", ignore_result=True)
 def run_maintenance(job_id: str) -> None:
     execute_job(job_id)
+
+
+@shared_task(name="maintenance.reconcile", ignore_result=True, bind=True)
+def reconcile(self) -> dict:  # noqa: ANN001 - the bound task
+    # The reconciler sends jobs again; a worker has no dispatcher until one is needed.
+    if isinstance(dispatch.current(), dispatch.NoDispatcher):
+        from workers.celery_app import CeleryDispatcher
+
+        dispatch.install(CeleryDispatcher(self.app))
+    return reconciler.reconcile(settings=get_settings())
