@@ -173,6 +173,7 @@ def _audit_after_rollback(settings: Settings, response: Response, duration_ms: f
                 session=session, contract_id=contract_id or named_contract, extraction_id=extraction_id or named_extraction
             )
             audit.record(session=session, event_type="api_request", contract_id=contract_id, extraction_id=extraction_id, data=data)
-    except Exception:
-        # The client gets its error answer either way; a lost attempt event is logged, not raised.
-        logger.exception("could not audit a failed request")
+    except Exception as exc:
+        # The client gets its error answer either way (often because the database is down);
+        # a lost attempt event is logged, not raised.
+        logger.warning("could not audit a failed request: %s", exc, extra={"path": request.path, "status": response.status_code})
