@@ -1,4 +1,4 @@
-"""The provider interface: extract the three fields from a contract's text.
+"""The provider interface: extract the three fields from a contract's text; answer a chat turn.
 
 Every provider, remote or local, returns the same shape: for each field a canonical value (or
 None where the document is silent), a confidence in [0, 1] and the verbatim passage it came from.
@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
 REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
@@ -43,6 +44,56 @@ class ExtractionOutput:
     latency_ms: int = 0
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A passage of the document text with its offsets (``text == document[start:end]``)."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Everything a provider needs to answer one chat turn about one contract.
+
+    ``passages`` are the parts of the document most relevant to the question (retrieval keeps
+    long contracts within the prompt); ``document_text`` is the whole text, for providers that
+    do their own retrieval (the local one). ``contract`` holds metadata facts and
+    ``extraction`` the extracted (or approved) values with their source quotes.
+    """
+
+    question: str
+    document_text: str = ""
+    passages: tuple[Passage, ...] = ()
+    history: tuple[ChatTurn, ...] = ()
+    contract: dict[str, Any] = field(default_factory=dict)
+    extraction: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChatOutput:
+    """A chat answer. ``quotes`` are passages the answer relies on, as the provider gave them;
+    the pipeline keeps only those found in the document. ``answered`` is False when the
+    contract does not answer the question."""
+
+    text: str
+    quotes: tuple[str, ...]
+    answered: bool
+    provider: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = field(default_factory=lambda: Decimal("0"))
+    latency_ms: int = 0
+
+
 class ProviderError(Exception):
     """The provider failed or answered something unusable; ``retryable`` says if trying again may help."""
 
@@ -67,3 +118,7 @@ class Provider(ABC):
     @abstractmethod
     def extract(self, *, text: str) -> ExtractionOutput:
         """Extract the three fields from a contract's full text."""
+
+    def answer(self, *, request: ChatRequest) -> ChatOutput:
+        """Answer a chat turn; a provider that cannot chat fails it so the chain moves on."""
+        raise ProviderError(f"{self.name}: this provider does not answer chat", retryable=False)

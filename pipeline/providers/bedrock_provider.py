@@ -1,4 +1,4 @@
-"""AWS Bedrock through boto3's bedrock-runtime Converse API with a tool schema."""
+"""AWS Bedrock through boto3's bedrock-runtime Converse API with a tool schema (extraction and chat)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from pipeline.providers.base import ExtractionOutput, Provider, ProviderError, retry_after_seconds
-from pipeline.providers.costs import priced_output
+from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError, retry_after_seconds
+from pipeline.providers.chat_prompt import (
+    ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_NAME, ANSWER_TOOL_SCHEMA, CHAT_SYSTEM_PROMPT, answer_from_arguments, conversation,
+)
+from pipeline.providers.costs import cost_usd, priced_output
 from pipeline.providers.prompt import SYSTEM_PROMPT, TOOL_DESCRIPTION, TOOL_NAME, TOOL_SCHEMA, fields_from_arguments, user_message
 
 _RETRYABLE_CODES = {
@@ -42,17 +45,18 @@ class BedrockProvider(Provider):
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=min(timeout, 10), read_timeout=timeout, max_pool_connections=64),
         )
 
-    def extract(self, *, text: str) -> ExtractionOutput:
-        started = time.perf_counter()
+    def _converse(self, *, system: str, messages: list, tool: tuple[str, str, dict]) -> dict:
+        """One Converse call forced to use ``tool`` (name, description, schema); errors as ProviderError."""
+        name, description, schema = tool
         try:
-            answer = self.client.converse(
+            return self.client.converse(
                 modelId=self.model,
-                system=[{"text": SYSTEM_PROMPT}],
-                messages=[{"role": "user", "content": [{"text": user_message(text)}]}],
+                system=[{"text": system}],
+                messages=messages,
                 inferenceConfig={"maxTokens": 1024, "temperature": 0},
                 toolConfig={
-                    "tools": [{"toolSpec": {"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "inputSchema": {"json": TOOL_SCHEMA}}}],
-                    "toolChoice": {"tool": {"name": TOOL_NAME}},
+                    "tools": [{"toolSpec": {"name": name, "description": description, "inputSchema": {"json": schema}}}],
+                    "toolChoice": {"tool": {"name": name}},
                 },
             )
         except ClientError as exc:
@@ -69,15 +73,47 @@ class BedrockProvider(Provider):
             raise ProviderError("bedrock: connection failed", retryable=True) from None
         except BotoCoreError as exc:
             raise ProviderError(f"bedrock: {type(exc).__name__}", retryable=True) from None
-        latency_ms = int((time.perf_counter() - started) * 1000)
+
+    @staticmethod
+    def _tool_input(answer: dict):  # noqa: ANN205 - the tool's input object
         content = answer.get("output", {}).get("message", {}).get("content", [])
         tool_use = next((c["toolUse"] for c in content if isinstance(c, dict) and "toolUse" in c), None)
         if tool_use is None:
             raise ProviderError("bedrock: the answer has no tool use", retryable=True)
-        fields = fields_from_arguments(tool_use.get("input"))
+        return tool_use.get("input")
+
+    @staticmethod
+    def _usage(answer: dict) -> tuple[int, int]:
         usage = answer.get("usage", {})
-        prompt_tokens, completion_tokens = int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))
+        return int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))
+
+    def extract(self, *, text: str) -> ExtractionOutput:
+        started = time.perf_counter()
+        answer = self._converse(
+            system=SYSTEM_PROMPT,
+            messages=[{"role": "user", "content": [{"text": user_message(text)}]}],
+            tool=(TOOL_NAME, TOOL_DESCRIPTION, TOOL_SCHEMA),
+        )
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        fields = fields_from_arguments(self._tool_input(answer))
+        prompt_tokens, completion_tokens = self._usage(answer)
         return priced_output(
             fields=fields, provider=self.name, model=self.model, priced_as=self.model,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_ms,
+        )
+
+    def answer(self, *, request: ChatRequest) -> ChatOutput:
+        started = time.perf_counter()
+        answer = self._converse(
+            system=CHAT_SYSTEM_PROMPT,
+            messages=[{"role": turn["role"], "content": [{"text": turn["content"]}]} for turn in conversation(request)],
+            tool=(ANSWER_TOOL_NAME, ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_SCHEMA),
+        )
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        text, quotes, answered = answer_from_arguments(self._tool_input(answer))
+        prompt_tokens, completion_tokens = self._usage(answer)
+        return ChatOutput(
+            text=text, quotes=quotes, answered=answered, provider=self.name, model=self.model,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            cost_usd=cost_usd(self.model, prompt_tokens, completion_tokens), latency_ms=latency_ms,
         )

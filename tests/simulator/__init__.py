@@ -5,7 +5,7 @@ in production while nothing reaches the internet. See ``server.py`` for endpoint
 semantics, ``brain.py`` for what it answers, ``formats.py`` for the wire shapes.
 """
 
-from tests.simulator.brain import Brain, ChatBrain, default_brain, default_chat_brain
+from tests.simulator.brain import AnswerBrain, Brain, ChatBrain, default_answer_brain, default_brain, default_chat_brain
 from tests.simulator.formats import FAMILIES, MALFORMED_JSON_TEXT, MALFORMED_TOOL_INPUT
 from tests.simulator.server import ANY_FAMILY, FAULT_KINDS, RequestRecord, Simulator
 
@@ -15,10 +15,12 @@ __all__ = [
     "FAULT_KINDS",
     "MALFORMED_JSON_TEXT",
     "MALFORMED_TOOL_INPUT",
+    "AnswerBrain",
     "Brain",
     "ChatBrain",
     "RequestRecord",
     "Simulator",
+    "default_answer_brain",
     "default_brain",
     "default_chat_brain",
 ]

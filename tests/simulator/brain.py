@@ -27,6 +27,9 @@ Brain = Callable[[str], dict[str, Any]]
 ChatBrain = Callable[[str], str]
 """Prompt text -> the assistant's plain-text answer (requests that offer no tool)."""
 
+AnswerBrain = Callable[[str], dict[str, Any]]
+"""Prompt text -> the chat answer tool's arguments: ``{"answer", "answered", "quotes"}``."""
+
 # "$795", "$ 1,295.00": a dollar sign is what tells an amount from a term in months or a date.
 _MONEY = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?")
 _PREMIUM_WORDS = re.compile(r"premium|charge|price|cost|debt[\s-]cancellation", re.IGNORECASE)
@@ -151,3 +154,25 @@ def default_chat_brain(prompt: str) -> str:
     end = _SENTENCE_END.search(stripped)
     first = stripped[: end.end() if end else len(stripped)].strip()[:_MAX_QUOTE]
     return f'Simulated answer. The text begins: "{first}"' if first else "Simulated answer."
+
+
+_PASSAGE = re.compile(r'<passage start="\d+" end="\d+">\n(.*?)\n</passage>', re.DOTALL)
+
+
+def default_answer_brain(prompt: str) -> dict[str, Any]:
+    """A chat answer quoting the passage sentence that best matches the question.
+
+    The question is the text after the prompt's last ``Question:``; the candidates are the
+    sentences of its ``<passage>`` blocks, so each quote is a verbatim slice of the contract.
+    When no sentence shares a word with the question, it says the contract does not answer it.
+    """
+    from pipeline.chat.retrieval import rank, sentences
+    from pipeline.providers.chat_prompt import QUESTION_MARKER
+
+    question = prompt.rsplit(QUESTION_MARKER, 1)[-1].strip()
+    candidates = [sentence for passage in _PASSAGE.findall(prompt) for sentence in sentences(passage)]
+    ranked = [item for item in rank(question, candidates) if item.coverage >= 0.5]
+    if not ranked:
+        return {"answer": "The contract does not answer that question.", "answered": False, "quotes": []}
+    quote = ranked[0].passage.text
+    return {"answer": f'Simulated answer. The contract says: "{quote}"', "answered": True, "quotes": [quote]}

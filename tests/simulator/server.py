@@ -8,7 +8,9 @@ them. So the simulator speaks the real wire formats (see ``formats.py``) on 127.
 - ``POST /v1/messages``: Anthropic, tool use or text.
 - ``POST /model/{modelId}/converse``: Bedrock Converse, toolUse or text.
 
-What the model answers comes from a pluggable brain (``brain.py``). Behaviour is settable while it
+What the model answers comes from a pluggable brain (``brain.py``): ``brain`` for extraction tool
+calls, ``answer_brain`` for chat turns (the ``answer_contract_question`` tool: an answer quoting the
+contract's passages verbatim), ``chat_brain`` for plain-text requests. Faults apply to all alike. Behaviour is settable while it
 runs, from Python or over HTTP (for benchmarks in other processes):
 
 - ``GET /_sim/health``, ``GET /_sim/stats``, ``GET /_sim/config``
@@ -60,7 +62,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.simulator.brain import Brain, ChatBrain, default_brain, default_chat_brain
+from pipeline.providers.chat_prompt import ANSWER_TOOL_NAME
+from tests.simulator.brain import AnswerBrain, Brain, ChatBrain, default_answer_brain, default_brain, default_chat_brain
 from tests.simulator.formats import FAMILIES, FORMATS, Answer, BadRequest, ParsedRequest, Reply, WireFormat
 
 logger = logging.getLogger(__name__)
@@ -136,6 +139,7 @@ class Simulator:
         port: int = 0,
         brain: Brain | None = None,
         chat_brain: ChatBrain | None = None,
+        answer_brain: AnswerBrain | None = None,
         latency: float = 0.0,
         retry_after: float | None = 1.0,
         timeout_hold: float = 30.0,
@@ -143,6 +147,7 @@ class Simulator:
     ) -> None:
         self.brain: Brain = brain or default_brain
         self.chat_brain: ChatBrain = chat_brain or default_chat_brain
+        self.answer_brain: AnswerBrain = answer_brain or default_answer_brain
         self._host = host
         self._requested_port = port
         self._initial = {
@@ -470,7 +475,9 @@ class Simulator:
             if malformed:
                 answer = Answer(malformed=True)
             elif request.structured:
-                arguments = self.brain(request.prompt)
+                # A chat turn (the answer tool) is answered by the answer brain, an extraction by the brain.
+                think = self.answer_brain if request.tool_name == ANSWER_TOOL_NAME else self.brain
+                arguments = think(request.prompt)
                 if not isinstance(arguments, dict):
                     raise TypeError(f"the brain must return a dict, not {type(arguments).__name__}")
                 answer = Answer(arguments=arguments)
