@@ -41,7 +41,7 @@ class ChatAcceptedSchema(JobAcceptedSchema):
     message_id = ma.fields.String(metadata={"format": "uuid", "description": "the stored question"})
 
 
-class SourceSchema(ma.Schema):
+class ChatSourceSchema(ma.Schema):
     quote = ma.fields.String()
     start = ma.fields.Integer()
     end = ma.fields.Integer()
@@ -51,7 +51,7 @@ class MessageSchema(ma.Schema):
     message_id = ma.fields.String(metadata={"format": "uuid"})
     role = ma.fields.String(metadata={"enum": ["user", "assistant", "system"]})
     content = ma.fields.String()
-    sources = ma.fields.List(ma.fields.Nested(SourceSchema), metadata={"description": "passages of the document the answer quotes, with offsets"})
+    sources = ma.fields.List(ma.fields.Nested(ChatSourceSchema), metadata={"description": "passages of the document the answer quotes, with offsets"})
     contract_id = ma.fields.String(allow_none=True, metadata={"format": "uuid"})
     job_id = ma.fields.String(allow_none=True, metadata={"format": "uuid"})
     created_at = ma.fields.String(metadata={"format": "date-time"})
