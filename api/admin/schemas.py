@@ -58,16 +58,16 @@ def _counts(names, description=None):
     return ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(names)), values=ma.fields.Integer(), metadata={"description": description} if description else {})
 
 
-class CountsSchema(ma.Schema):
+class MetricsContractsSchema(ma.Schema):
     total = ma.fields.Integer()
 
 
-class ExtractionCountsSchema(ma.Schema):
+class MetricsExtractionCountsSchema(ma.Schema):
     total = ma.fields.Integer()
     by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={"example": {"pending": 12, "approved": 30}})
 
 
-class ExtractionTimeSchema(ma.Schema):
+class MetricsExtractionTimeSchema(ma.Schema):
     source = ma.fields.String(metadata={"description": "jobs: finished_at - started_at of succeeded extraction jobs"})
     window_days = ma.fields.Integer()
     count = ma.fields.Integer(metadata={"description": "jobs measured"})
@@ -76,46 +76,46 @@ class ExtractionTimeSchema(ma.Schema):
     provider_avg_ms = ma.fields.Float(allow_none=True, metadata={"description": "average provider latency of the extractions made in the window"})
 
 
-class CacheKindSchema(ma.Schema):
+class MetricsCacheKindSchema(ma.Schema):
     hit = ma.fields.Integer()
     miss = ma.fields.Integer()
     hit_rate = ma.fields.Float(allow_none=True)
 
 
-class CacheSchema(ma.Schema):
+class MetricsCacheSchema(ma.Schema):
     hit_rate = ma.fields.Float(allow_none=True, metadata={"description": "hits / lookups over every kind; null before the first lookup"})
-    kinds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(CacheKindSchema), metadata={"description": "contract (search answers) and pdf"})
+    kinds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(MetricsCacheKindSchema), metadata={"description": "contract (search answers) and pdf"})
 
 
-class FieldCorrectionsSchema(ma.Schema):
+class MetricsFieldCorrectionsSchema(ma.Schema):
     corrections = ma.fields.Integer()
     corrected_extractions = ma.fields.Integer()
     correction_rate = ma.fields.Float(allow_none=True, metadata={"description": "corrected / approved"})
     accuracy = ma.fields.Float(allow_none=True, metadata={"description": "1 - correction_rate: the extractor's accuracy as reviewers see it"})
 
 
-class CorrectionsSchema(ma.Schema):
+class MetricsCorrectionsSchema(ma.Schema):
     approved_extractions = ma.fields.Integer()
-    fields = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(FIELD_NAMES)), values=ma.fields.Nested(FieldCorrectionsSchema))
+    fields = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(FIELD_NAMES)), values=ma.fields.Nested(MetricsFieldCorrectionsSchema))
 
 
-class JobCountsSchema(ma.Schema):
+class MetricsJobCountsSchema(ma.Schema):
     by_status = _counts(JOB_STATUSES)
     by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer()))
 
 
-class QueuesSchema(ma.Schema):
+class MetricsQueuesSchema(ma.Schema):
     broker = ma.fields.String(metadata={"enum": ["redis", "filesystem", "amqp"]})
     depth = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True), metadata={"description": "messages waiting per queue; null when the broker cannot say"})
 
 
-class DayCountsSchema(ma.Schema):
+class MetricsDayCountsSchema(ma.Schema):
     date = ma.fields.String(metadata={"format": "date"})
     extractions_created = ma.fields.Integer()
     extractions_approved = ma.fields.Integer()
 
 
-class WeekCountsSchema(ma.Schema):
+class MetricsWeekCountsSchema(ma.Schema):
     start = ma.fields.String(metadata={"format": "date"})
     end = ma.fields.String(metadata={"format": "date"})
     extractions_created = ma.fields.Integer()
@@ -124,12 +124,12 @@ class WeekCountsSchema(ma.Schema):
 
 class MetricsSchema(ma.Schema):
     generated_at = ma.fields.String(metadata={"format": "date-time"})
-    contracts = ma.fields.Nested(CountsSchema)
-    extractions = ma.fields.Nested(ExtractionCountsSchema)
-    extraction_time = ma.fields.Nested(ExtractionTimeSchema)
-    cache = ma.fields.Nested(CacheSchema)
-    corrections = ma.fields.Nested(CorrectionsSchema)
-    jobs = ma.fields.Nested(JobCountsSchema)
-    queues = ma.fields.Nested(QueuesSchema)
-    daily = ma.fields.List(ma.fields.Nested(DayCountsSchema), metadata={"description": "the last 7 days (UTC), oldest first"})
-    weekly = ma.fields.List(ma.fields.Nested(WeekCountsSchema), metadata={"description": "the last 4 seven-day periods ending today, oldest first"})
+    contracts = ma.fields.Nested(MetricsContractsSchema)
+    extractions = ma.fields.Nested(MetricsExtractionCountsSchema)
+    extraction_time = ma.fields.Nested(MetricsExtractionTimeSchema)
+    cache = ma.fields.Nested(MetricsCacheSchema)
+    corrections = ma.fields.Nested(MetricsCorrectionsSchema)
+    jobs = ma.fields.Nested(MetricsJobCountsSchema)
+    queues = ma.fields.Nested(MetricsQueuesSchema)
+    daily = ma.fields.List(ma.fields.Nested(MetricsDayCountsSchema), metadata={"description": "the last 7 days (UTC), oldest first"})
+    weekly = ma.fields.List(ma.fields.Nested(MetricsWeekCountsSchema), metadata={"description": "the last 4 seven-day periods ending today, oldest first"})
