@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, WebServer, bench_env, fresh_database, print_table, summarise  # noqa: E402
 
+# Sizes for `bench/run_all.py --quick` (a tenth of --turns would be no follow-up at all).
+QUICK_ARGS = ["--conversations", "5", "--turns", "2"]
+
 QUESTIONS = ("What is the cancellation fee?", "How is the refund calculated?", "What did the GAP coverage cost?",
              "Can they cancel within 30 days for a full refund?", "Which vehicle is it?", "What is the maximum amount waived?")
 
@@ -109,13 +112,15 @@ def run(conversations: int, turns: int, poll_ms: float) -> None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=20)
     print_table(f"Chat answer latency, enqueue to result, local provider, {conversations} conversations of {turns} turns + a switch "
-                f"(polling every {poll_ms:g} ms)", [(name, summarise(samples)) for name, samples in cases.items()])
+                f"(polling every {poll_ms:g} ms)", [(name, summarise(samples)) for name, samples in cases.items() if samples])
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=30)
-    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--turns", type=int, default=4, help="messages per conversation before the switch (at least 1)")
     parser.add_argument("--poll-ms", type=float, default=2.0)
     args = parser.parse_args()
+    if args.conversations < 1 or args.turns < 1:
+        parser.error("--conversations and --turns must be at least 1")
     run(args.conversations, args.turns, args.poll_ms)
