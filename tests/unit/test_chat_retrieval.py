@@ -87,7 +87,7 @@ def test_local_answerer_says_plainly_when_the_contract_does_not_answer():
     assert text == local_chat.NOT_ANSWERED
 
 
-def test_local_answerer_uses_history_free_retrieval_for_other_questions():
+def test_local_answerer_retrieves_sentences_and_reads_contract_details():
     demo = DEMOS[0]
     text, quotes, answered = local_chat.answer(_request(demo, "Can they cancel within 30 days for a full refund?"))
     assert answered and "within 30 days" in quotes[0]
