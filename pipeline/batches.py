@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import islice
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Batch, Contract, Extraction, Job
 from models.job import ACTIVE_JOB_STATUSES, LIVE_EXTRACTION
+from models.session import after_commit
 from pipeline import audit, dispatch
 from pipeline.errors import NotFound, ValidationFailed
 from pipeline.formatting import iso_utc
@@ -45,6 +47,7 @@ QUEUE = "bulk"
 MISSING_SHOWN = 20
 FAILURES_SHOWN = 20
 REASONS_SHOWN = 10
+SEND_THREADS = 8
 
 
 @dataclass
@@ -147,9 +150,36 @@ def _write_chunk(
         .where(Batch.id == batch.id)
         .values(total=Batch.total + len(created), skipped=Batch.skipped + (given - len(created)), updated_at=now)
     )
-    for job_id in created:
-        dispatch.send_after_commit(session, Job(id=job_id, kind="extraction", queue=QUEUE, request_id=request_id))
+    if created:
+        after_commit(session, lambda: _send(created, request_id))
     return len(created)
+
+
+def _send(job_ids: list[uuid.UUID], request_id: str | None) -> None:
+    """Send a committed chunk's jobs, several at a time: each send waits on the broker's round
+    trips, so threads overlap them. A send that fails leaves its job queued in PostgreSQL, where
+    the reconciler finds it."""
+    sender = dispatch.current()
+    task_name = dispatch.TASK_FOR_KIND["extraction"]
+
+    def send(job_id: uuid.UUID) -> None:
+        sender.send(task_name=task_name, job_id=str(job_id), queue=QUEUE, request_id=request_id)
+
+    with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
+        failures = [exc for exc in pool.map(_quietly(send), job_ids) if exc is not None]
+    if failures:
+        logger.warning("%d of %d batch jobs not sent (%s); the reconciler will send them", len(failures), len(job_ids), failures[0])
+
+
+def _quietly(fn: Callable[[uuid.UUID], None]) -> Callable[[uuid.UUID], Exception | None]:
+    def run(job_id: uuid.UUID) -> Exception | None:
+        try:
+            fn(job_id)
+        except Exception as exc:  # noqa: BLE001 - counted and logged once for the chunk
+            return exc
+        return None
+
+    return run
 
 
 def _explicit_chunk(session: Session, chunk: list[uuid.UUID]) -> list[uuid.UUID]:
