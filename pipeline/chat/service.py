@@ -39,6 +39,7 @@ from pipeline.formatting import money
 from pipeline.grounding import locate
 from pipeline.providers.base import FIELD_NAMES, ChatOutput, ChatRequest, ChatTurn
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
+from pipeline.review import REVIEWER_SOURCE
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import get_source
 
@@ -376,12 +377,15 @@ def _contract_facts(contract: Contract) -> dict[str, Any]:
 def _extraction_facts(extraction: Extraction | None) -> dict[str, Any] | None:
     if extraction is None:
         return None
-    return {
-        "status": extraction.status,
-        "fields": {
-            name: {"value": money(getattr(extraction, name)), "quote": getattr(extraction, f"{name}_source")} for name in FIELD_NAMES
-        },
-    }
+    return {"status": extraction.status, "fields": {name: _field_fact(extraction, name) for name in FIELD_NAMES}}
+
+
+def _field_fact(extraction: Extraction, name: str) -> dict[str, Any]:
+    source = getattr(extraction, f"{name}_source")
+    # A reviewer's correction has no passage behind it: its source marks who set it, not a quote.
+    if source == REVIEWER_SOURCE:
+        return {"value": money(getattr(extraction, name)), "quote": None, "corrected_by_reviewer": True}
+    return {"value": money(getattr(extraction, name)), "quote": source}
 
 
 def verified_sources(quotes: tuple[str, ...] | list[str], text: str) -> tuple[list[dict[str, Any]], int]:

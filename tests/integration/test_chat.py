@@ -102,6 +102,25 @@ def test_a_conversation_with_the_local_provider(client, worker, session_factory)
     assert all(e.contract_id == contract.id for e in events)
 
 
+def test_a_reviewer_correction_is_answered_without_a_made_up_source(client, worker, session_factory):
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from models import Extraction
+
+    contract = _contract(session_factory)
+    with session_factory() as session:
+        # Approved with the fee corrected by a reviewer: the stored source marks the reviewer, not a passage.
+        session.add(Extraction(contract_id=contract.id, status="approved", approved_at=datetime.now(timezone.utc),
+                               cancellation_fee=Decimal("75.00"), cancellation_fee_confidence=1.0, cancellation_fee_source="reviewer"))
+        session.commit()
+    _, result = _answer(client, message="What is the cancellation fee?", contract_id=str(contract.id))
+    assert "$75.00" in result["response"] and result["context"]["extraction_status"] == "approved"
+    assert all(source["quote"] != "reviewer" for source in result["sources"])
+    assert "dropped_quotes" not in result
+    _assert_real_sources(result, DEMOS[0]["document_text"])
+
+
 def test_the_assistant_says_plainly_when_the_contract_does_not_answer(client, worker, session_factory):
     contract = _contract(session_factory, demo_index=1)
     _, result = _answer(client, message="Does it include roadside assistance and tire rotation?", contract_id=str(contract.id))
