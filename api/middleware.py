@@ -29,7 +29,7 @@ logger = logging.getLogger("api.request")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # Probes and docs would drown the log at INFO; they are logged at DEBUG.
-_QUIET_PREFIXES = ("/health", "/ready", "/docs", "/openapi.json")
+_QUIET_PREFIXES = ("/health", "/ready", "/docs", "/openapi.json", "/metrics")
 
 
 def init_app(app: Flask, settings: Settings) -> None:
