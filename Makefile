@@ -69,8 +69,9 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check --select F,E9 --exclude .venv .
 
+# Every benchmark in bench/, one at a time, then docs/benchmarks.md; BENCH_ARGS="--quick", "--only NAME".
 bench: $(VENV)/.dev-installed
-	for b in bench/[a-z]*.py; do case $$b in bench/common.py) continue;; esac; echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage .coverage.* htmlcov

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     middleware.init_app(app, settings)
     db.init_app(app)
+    middleware.init_audit(app, settings)  # after db: runs before the request's commit
 
     api = Api(app)
     app.extensions["cre_api"] = api
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.health.resources import blp as health_blp
 
     api.register_blueprint(health_blp)
+    from api.admin.prometheus import blp as prometheus_blp
+
+    api.register_blueprint(prometheus_blp)
     for blueprint, prefix in _resource_blueprints():
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{prefix}")
 
@@ -99,8 +103,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _resource_blueprints() -> tuple:
     """(blueprint, url prefix under /api/v1) for every resource."""
+    from api.admin.resources import blp as admin_blp
+    from api.audit.resources import blp as audit_blp
+    from api.batches.resources import blp as batches_blp
+    from api.chat.resources import blp as chat_blp
     from api.contracts.resources import blp as contracts_blp
     from api.extractions.resources import blp as extractions_blp
     from api.jobs.resources import blp as jobs_blp
 
-    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"))
+    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"), (batches_blp, "/batches"), (admin_blp, "/admin"), (audit_blp, "/audit"), (chat_blp, "/chat"))

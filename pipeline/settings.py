@@ -122,6 +122,36 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _request_rules(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """'/health, GET /api/v1/batches' -> (('', '/health'), ('GET', '/api/v1/batches'))."""
+    rules = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        method, _, path = entry.rpartition(" ")
+        method = method.strip().upper()
+        if not path.startswith("/") or (method and method not in _HTTP_METHODS):
+            raise ConfigError(f"{name} entries must be a path prefix (/health) or a method and a prefix (GET /api/v1/batches); got {entry!r}")
+        rules.append((method, path.rstrip("/") or "/"))
+    return tuple(rules)
+
+
+def _provider_limits(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    """'openai=3000, anthropic=1000' -> (('openai', 3000), ('anthropic', 1000))."""
+    limits = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        provider, _, number = (part.strip() for part in entry.partition("="))
+        if provider.lower() not in LLM_PROVIDERS or not number.isdigit():
+            raise ConfigError(f"{name} entries must be provider=requests_per_minute with a provider among {', '.join(LLM_PROVIDERS)}; got {entry!r}")
+        limits.append((provider.lower(), int(number)))
+    return tuple(limits)
+
+
 def _mask_url(url: str) -> str:
     """The URL with any password replaced, safe for messages and logs."""
     parts = urlsplit(url)
@@ -151,6 +181,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("DATA_DIR", "var", _text, "folder for the embedded database, broker and PDFs"),
     Var("CORS_ORIGINS", "http://localhost:3000", _origins, "comma-separated browser origins allowed to call the API (* for any)"),
     Var("MAX_REQUEST_BYTES", "1048576", _int(1024), "largest request body accepted; larger ones get 413"),
+    Var("AUDIT_REQUEST_EXCLUDE", "/health,/ready,/docs,/openapi.json,/static,/metrics,/api/v1/admin/metrics,/api/v1/jobs,GET /api/v1/batches", _request_rules, "requests not written to the audit trail as api_request: path prefixes, each optionally after a method (/ excludes all)"),
     # database
     Var("DATABASE_URL", "", _database_url, "PostgreSQL URL (postgresql://user:pass@host:5432/db); empty: SQLite in DATA_DIR", secret=True),
     Var("DATABASE_POOL_SIZE", "20", _int(1, 500), "connections kept per process (PostgreSQL)"),
@@ -166,6 +197,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("CELERY_VISIBILITY_TIMEOUT", "3600", _int(30), "seconds before Redis redelivers an unacknowledged task; must exceed CELERY_TASK_TIME_LIMIT"),
     Var("WORKER_CONCURRENCY", "16", _int(1, 1000), "threads per worker process (jobs wait on the network, not the CPU)"),
     Var("CELERY_TASK_EVENTS", "true", _bool, "send task events for Flower from workers and producers (costs some CPU per task)"),
+    Var("RECONCILE_INTERVAL_SECONDS", "60", _int(5, 86400), "how often beat runs the reconciler, which re-sends lost jobs and re-queues those of dead workers"),
+    Var("JOB_QUEUED_STALE_SECONDS", "300", _int(10), "a job queued this long while the broker holds fewer messages than there are queued jobs is sent again"),
+    Var("JOB_MAX_ATTEMPTS", "3", _int(1, 100), "runs a job may start; one whose worker died this many times is failed instead of re-queued"),
+    Var("BATCH_CHUNK_SIZE", "1000", _int(1, 100000), "contracts per transaction when a batch is created (its jobs are sent after each one commits)"),
     # documents
     Var("PDF_DIR", "", _text, "local folder of contract PDFs; empty: DATA_DIR/pdfs"),
     Var("S3_BUCKET", "", _text, "default bucket for contracts whose row names none"),
@@ -192,9 +227,16 @@ VARIABLES: tuple[Var, ...] = (
     Var("LLM_CIRCUIT_BREAKER_RESET_SECONDS", "60", _int(1, 86400), "seconds an open circuit waits before letting one trial call through"),
     Var("LLM_RETRY_MAX_ATTEMPTS", "3", _int(1, 20), "attempts per provider call; the only retries (the SDKs and Celery do not retry on their own)"),
     Var("LLM_RETRY_MAX_WAIT", "20", _int(1, 600), "longest wait between two attempts, Retry-After included, in seconds"),
+    Var("LLM_RATE_LIMIT_RPM", "0", _int(0, 10000000), "requests per minute to each remote provider, shared by every worker through Redis (0: unlimited)"),
+    Var("LLM_RATE_LIMIT_RPM_BY_PROVIDER", "", _provider_limits, "per-provider overrides of LLM_RATE_LIMIT_RPM, e.g. openai=3000,anthropic=1000 (0: unlimited)"),
     Var("CONFIDENCE_HIGH", "0.85", _fraction, "confidence from which a field's badge is high"),
     Var("CONFIDENCE_MEDIUM", "0.6", _fraction, "confidence from which a field's badge is medium (below: low)"),
     Var("JOB_STATUS_TTL", "86400", _int(60), "seconds a job's status stays mirrored in Redis for fast polling"),
+    # chat
+    Var("CACHE_TTL_CHAT_SESSION", "14400", _int(1), "seconds a chat session stays in Redis after its last use (sliding); every message is also kept in PostgreSQL"),
+    Var("CHAT_MAX_MESSAGE_CHARS", "4000", _int(1, 100000), "longest chat message accepted (characters); longer ones get 422"),
+    Var("CHAT_HISTORY_MESSAGES", "20", _int(0, 500), "earlier messages of a session sent to the provider with each question"),
+    Var("CHAT_CONTEXT_CHARS", "8000", _int(500, 200000), "characters of the most relevant contract passages sent with each question"),
     # external contract source
     Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database (GET URL/ACCOUNT_NUMBER); empty: database only"),
     Var("EXTERNAL_RDB_API_KEY", "", _text, "bearer token sent to the external contract source", secret=True),
@@ -213,6 +255,7 @@ class Settings:
     data_dir: str
     cors_origins: tuple[str, ...]
     max_request_bytes: int
+    audit_request_exclude: tuple[tuple[str, str], ...]
     database_url: str
     database_pool_size: int
     database_max_overflow: int
@@ -226,6 +269,10 @@ class Settings:
     celery_visibility_timeout: int
     worker_concurrency: int
     celery_task_events: bool
+    reconcile_interval_seconds: int
+    job_queued_stale_seconds: int
+    job_max_attempts: int
+    batch_chunk_size: int
     pdf_dir: str
     s3_bucket: str
     s3_endpoint_url: str
@@ -250,9 +297,15 @@ class Settings:
     llm_circuit_breaker_reset_seconds: int
     llm_retry_max_attempts: int
     llm_retry_max_wait: int
+    llm_rate_limit_rpm: int
+    llm_rate_limit_rpm_by_provider: tuple[tuple[str, int], ...]
     confidence_high: float
     confidence_medium: float
     job_status_ttl: int
+    cache_ttl_chat_session: int
+    chat_max_message_chars: int
+    chat_history_messages: int
+    chat_context_chars: int
     external_rdb_api_url: str
     external_rdb_api_key: str
     external_rdb_timeout: int

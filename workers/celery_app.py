@@ -17,7 +17,7 @@ from pipeline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction")
+TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction", "workers.tasks.chat")
 
 
 def _broker_options(settings: Settings) -> dict:
@@ -47,6 +47,15 @@ def configure(app: Celery, settings: Settings) -> None:
         worker_concurrency=settings.worker_concurrency,
         worker_send_task_events=settings.celery_task_events,
         task_send_sent_event=settings.celery_task_events,
+        # The reconciler (pipeline/reconciler.py); a pass not started within one interval expires
+        # rather than piling up behind a backlog.
+        beat_schedule={
+            "reconcile-jobs": {
+                "task": "maintenance.reconcile",
+                "schedule": float(settings.reconcile_interval_seconds),
+                "options": {"queue": "interactive", "expires": float(settings.reconcile_interval_seconds)},
+            }
+        },
     )
     if settings.broker_is_filesystem:
         # The file-system broker has no fan-out exchange: no remote control, gossip or mingle.

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import rate_limit
 from pipeline.breaker import CircuitOpen, SharedBreaker
 from pipeline.cache import redis_client
-from pipeline.providers.base import ExtractionOutput, Provider, ProviderError
+from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def chain_names(settings: Settings, *, primary: str | None = None) -> list[str]:
 
 @dataclass
 class ChainResult:
-    output: ExtractionOutput
+    output: ExtractionOutput | ChatOutput
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -124,26 +125,34 @@ class ProviderChain:
         self.sleep = sleep
 
     def extract(self, *, text: str) -> ChainResult:
+        return self._through_chain(lambda provider: provider.extract(text=text))
+
+    def answer(self, *, request: ChatRequest) -> ChainResult:
+        """A chat turn through the same providers, breakers and retry budget as extraction."""
+        return self._through_chain(lambda provider: provider.answer(request=request))
+
+    def _through_chain(self, call: Callable[[Provider], Any]) -> ChainResult:
         attempts: list[dict[str, Any]] = []
         for name in self.names:
             provider = build(name, self.settings)
             record: dict[str, Any] = {"provider": name, "attempts": 0}
             attempts.append(record)
-            output = self._try(provider, text, record)
+            output = self._try(provider, call, record)
             if output is not None:
                 record["outcome"] = "ok"
                 return ChainResult(output, attempts)
         raise AllProvidersFailed(attempts)
 
-    def _try(self, provider: Provider, text: str, record: dict[str, Any]) -> ExtractionOutput | None:
+    def _try(self, provider: Provider, call: Callable[[Provider], Any], record: dict[str, Any]) -> Any:
         if provider.name == "local":
             record["attempts"] = 1
-            return provider.extract(text=text)
+            return call(provider)
         breaker = breaker_for(provider.name, self.settings)
         for attempt in range(1, self.settings.llm_retry_max_attempts + 1):
             record["attempts"] = attempt
             try:
-                return breaker.guard(lambda: provider.extract(text=text), is_failure=lambda exc: isinstance(exc, ProviderError))
+                # The shared rate limit is waited for inside the guard: an open circuit takes no slot.
+                return breaker.guard(lambda: rate_limit.limited(provider.name, self.settings, lambda: call(provider)), is_failure=lambda exc: isinstance(exc, ProviderError))
             except CircuitOpen as exc:
                 record.update(outcome="circuit_open", error=str(exc))
                 logger.info("provider skipped: circuit open", extra={"provider": provider.name})
