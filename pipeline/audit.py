@@ -47,10 +47,18 @@ def record(
         request_id=request_id or get_request_id(),
     )
     session.add(event)
+    name_subject(session=session, contract_id=contract_id, extraction_id=extraction_id)
+    return event
+
+
+def name_subject(*, session: Session, contract_id: uuid.UUID | None = None, extraction_id: uuid.UUID | None = None) -> None:
+    """Say which (existing) contract or extraction this unit of work is about, without an event.
+
+    The request's api_request event then names it without looking it up again.
+    """
     if contract_id is not None or extraction_id is not None:
         known = session.info.get(SUBJECT_KEY, (None, None))
         session.info[SUBJECT_KEY] = (known[0] or contract_id, known[1] or extraction_id)
-    return event
 
 
 def subject(session: Session) -> tuple[uuid.UUID | None, uuid.UUID | None]:

@@ -67,6 +67,7 @@ def request(
     ).first()
     if found is None:
         raise NotFound(f"contract {contract_id} does not exist")
+    audit.name_subject(session=session, contract_id=contract_id, extraction_id=found.Extraction.id if found.Extraction else None)
     if found.Extraction is not None:
         return Requested(extraction=found.Extraction)
     job, created = jobs.create_unless_active(

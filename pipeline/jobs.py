@@ -13,11 +13,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import TextClause, and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from models import Job
@@ -80,6 +79,30 @@ def live_extraction(*, session: Session, contract_id: uuid.UUID) -> Job | None:
     ).first()
 
 
+@lru_cache(maxsize=None)
+def _insert_live_extraction() -> TextClause:
+    """INSERT ... ON CONFLICT DO NOTHING on the partial unique index of live extraction jobs.
+
+    Written as text (valid on PostgreSQL and SQLite): SQLAlchemy cannot cache the compiled form
+    of its ON CONFLICT construct, and compiling it on every request cost more than the insert.
+    """
+    table = Job.__table__
+    names = ", ".join(c.name for c in table.c)
+    statement = text(
+        "INSERT INTO jobs (id, kind, status, queue, contract_id, batch_id, payload, attempts, request_id, created_at, updated_at) "
+        "VALUES (:id, 'extraction', 'queued', :queue, :contract_id, :batch_id, :payload, 0, :request_id, :now, :now) "
+        f"ON CONFLICT (contract_id) WHERE {LIVE_EXTRACTION} DO NOTHING RETURNING {names}"
+    )
+    typed = statement.bindparams(
+        bindparam("id", type_=table.c.id.type),
+        bindparam("contract_id", type_=table.c.contract_id.type),
+        bindparam("batch_id", type_=table.c.batch_id.type),
+        bindparam("payload", type_=table.c.payload.type),
+        bindparam("now", type_=table.c.created_at.type),
+    )
+    return typed.columns(*table.c)
+
+
 def create_unless_active(
     *,
     session: Session,
@@ -94,20 +117,11 @@ def create_unless_active(
     One INSERT ... ON CONFLICT DO NOTHING against the partial unique index on live extraction
     jobs: two concurrent requests cannot both create one, and the common case costs one statement.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = _now()
     for _ in range(3):
-        statement = (
-            insert(Job.__table__)
-            .values(
-                id=uuid.uuid4(), kind="extraction", status="queued", queue=queue, contract_id=contract_id,
-                batch_id=batch_id, payload=payload or {}, attempts=0, request_id=request_id,
-                created_at=now, updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["contract_id"], index_where=text(LIVE_EXTRACTION))
-            .returning(*Job.__table__.c)
-        )
-        row = session.execute(statement).mappings().first()
+        params = {"id": uuid.uuid4(), "queue": queue, "contract_id": contract_id, "batch_id": batch_id,
+                  "payload": payload or {}, "request_id": request_id, "now": now}
+        row = session.execute(_insert_live_extraction(), params).mappings().first()
         if row is not None:
             job = Job(**row)
             dispatch.send_after_commit(session, job)
@@ -126,10 +140,40 @@ def get_or_raise(*, session: Session, job_id: uuid.UUID) -> Job:
     return job
 
 
-def _returning(session: Session, statement) -> Job | None:  # noqa: ANN001 - an UPDATE statement
+def _returning(session: Session, statement, params: dict[str, Any]) -> Job | None:  # noqa: ANN001 - an UPDATE ... RETURNING
     """Run an UPDATE ... RETURNING on jobs; the row as a detached Job (one round trip, no ORM load)."""
-    row = session.execute(statement.returning(*Job.__table__.c)).mappings().first()
+    row = session.execute(statement, params).mappings().first()
     return Job(**row) if row is not None else None
+
+
+# Every worker runs these statements once or twice per job: they are built once, with bound
+# parameters, so SQLAlchemy neither rebuilds them nor recomputes their cache key each time.
+@lru_cache(maxsize=None)
+def _claim_statement(takes_over_stale: bool, capped: bool):  # noqa: ANN202 - an Update
+    table = Job.__table__
+    claimable = table.c.status == "queued"
+    if takes_over_stale:
+        stale = and_(table.c.status == "running", table.c.started_at < bindparam("stale_before"))
+        if capped:
+            stale = and_(stale, table.c.attempts < bindparam("max_attempts"))
+        claimable = or_(claimable, stale)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("job_id"), claimable)
+        .values(status="running", attempts=table.c.attempts + 1, started_at=bindparam("now"), updated_at=bindparam("now"))
+        .returning(*table.c)
+    )
+
+
+@lru_cache(maxsize=None)
+def _finish_statement():  # noqa: ANN202 - an Update
+    table = Job.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("job_id"))
+        .values(status=bindparam("status"), result=bindparam("result"), error=bindparam("error"), finished_at=bindparam("now"), updated_at=bindparam("now"))
+        .returning(*table.c)
+    )
 
 
 def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None, max_attempts: int | None = None) -> Job | None:
@@ -142,36 +186,27 @@ def claim(*, session: Session, job_id: uuid.UUID, stale_after: int | None = None
     must not loop forever).
     """
     now = _now()
-    table = Job.__table__
-    claimable = table.c.status == "queued"
+    params: dict[str, Any] = {"job_id": job_id, "now": now}
     if stale_after is not None:
-        stale = and_(table.c.status == "running", table.c.started_at < now - timedelta(seconds=stale_after))
+        params["stale_before"] = now - timedelta(seconds=stale_after)
         if max_attempts is not None:
-            stale = and_(stale, table.c.attempts < max_attempts)
-        claimable = or_(claimable, stale)
-    return _returning(
-        session,
-        update(table)
-        .where(table.c.id == job_id, claimable)
-        .values(status="running", attempts=table.c.attempts + 1, started_at=now, updated_at=now),
-    )
+            params["max_attempts"] = max_attempts
+    statement = _claim_statement(stale_after is not None, stale_after is not None and max_attempts is not None)
+    return _returning(session, statement, params)
 
 
 def finish(*, session: Session, job_id: uuid.UUID, result: dict[str, Any] | None = None, error: str | None = None) -> Job:
     """Record a job's outcome: succeeded with its result, or failed with a reason for people."""
-    now = _now()
-    table = Job.__table__
     job = _returning(
         session,
-        update(table)
-        .where(table.c.id == job_id)
-        .values(
-            status="failed" if error is not None else "succeeded",
-            result=result,
-            error=error[:2000] if error is not None else None,
-            finished_at=now,
-            updated_at=now,
-        ),
+        _finish_statement(),
+        {
+            "job_id": job_id,
+            "status": "failed" if error is not None else "succeeded",
+            "result": result,
+            "error": error[:2000] if error is not None else None,
+            "now": _now(),
+        },
     )
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
