@@ -55,6 +55,27 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / TICKS
 
 
+def named_cpu_seconds(*names: str) -> float:
+    """User + system CPU of every live process whose command name is one of ``names``."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm, rest = Path(f"/proc/{entry}/stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if comm in names:
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def machine_busy_seconds() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
@@ -132,6 +153,8 @@ def main() -> None:
         time.sleep(3)  # let the workers connect (their start is not what is measured)
         cpu_before = {name: group_cpu_seconds(p.pid) for name, p in [("workers", workers[0]), ("web", web.proc), ("simulator", sim)]}
         cpu_before["workers"] = sum(group_cpu_seconds(w.pid) for w in workers)
+        cpu_before["stores"] = named_cpu_seconds("postgres", "redis-server")
+        cpu_before["client"] = own_cpu_seconds()
         busy_before = machine_busy_seconds()
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -161,6 +184,8 @@ def main() -> None:
             "workers": sum(group_cpu_seconds(w.pid) for w in workers) - cpu_before["workers"],
             "web": group_cpu_seconds(web.proc.pid) - cpu_before["web"],
             "simulator": group_cpu_seconds(sim.pid) - cpu_before["simulator"],
+            "stores": named_cpu_seconds("postgres", "redis-server") - cpu_before["stores"],
+            "client": own_cpu_seconds() - cpu_before["client"],
         }
         busy = machine_busy_seconds() - busy_before
         with urllib.request.urlopen(f"{sim_url}/_sim/stats", timeout=2) as r:
@@ -182,15 +207,17 @@ def main() -> None:
     elapsed = finished - started
     print(f"\nExtraction throughput  ({machine()})")
     print(f"contracts {n}, provider latency {args.latency * 1000:.0f} ms, {args.workers} worker processes x {args.concurrency} threads")
-    print(f"{'succeeded / failed':<34}{ok} / {failed}")
-    print(f"{'submission (API) rate':<34}{n / (submitted - started):.1f} requests/s")
-    print(f"{'sustained throughput':<34}{n / elapsed:.1f} extractions/s ({elapsed:.1f} s for all)")
-    print(f"{'CPU s per job, workers':<34}{cpu['workers'] / n * 1000:.2f} ms")
-    print(f"{'CPU s per job, web':<34}{cpu['web'] / n * 1000:.2f} ms")
-    print(f"{'CPU s per job, simulator':<34}{cpu['simulator'] / n * 1000:.2f} ms")
-    print(f"{'CPU s per job, whole machine':<34}{busy / n * 1000:.2f} ms")
+    print(f"{'succeeded / failed':<36}{ok} / {failed}")
+    print(f"{'submission (API) rate':<36}{n / (submitted - started):.1f} requests/s")
+    print(f"{'sustained throughput':<36}{n / elapsed:.1f} extractions/s ({elapsed:.1f} s for all)")
+    print(f"{'CPU s per job, workers':<36}{cpu['workers'] / n * 1000:.2f} ms")
+    print(f"{'CPU s per job, web':<36}{cpu['web'] / n * 1000:.2f} ms")
+    print(f"{'CPU s per job, simulator':<36}{cpu['simulator'] / n * 1000:.2f} ms")
+    print(f"{'CPU s per job, PostgreSQL + Redis':<36}{cpu['stores'] / n * 1000:.2f} ms")
+    print(f"{'CPU s per job, this load generator':<36}{cpu['client'] / n * 1000:.2f} ms")
+    print(f"{'CPU s per job, whole machine':<36}{busy / n * 1000:.2f} ms")
     if in_flight:
-        print(f"{'provider calls in flight':<34}median {statistics.median(in_flight):.0f}, max {stats['max_in_flight']}")
+        print(f"{'provider calls in flight':<36}median {statistics.median(in_flight):.0f}, max {stats['max_in_flight']}")
 
 
 if __name__ == "__main__":
