@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 
@@ -36,7 +37,16 @@ def truncate_all(url: str) -> None:
     database allows: replica mode, which needs a superuser (the test role is one)."""
     engine = create_engine(url, poolclass=NullPool)
     tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    # A worker may still be writing the last test's outcome; TRUNCATE locks one table after
+    # another, so PostgreSQL can pick it as a deadlock victim. Its transaction is rolled back
+    # whole, so trying again is safe.
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) != "40P01" or attempt == 4:
+                raise
     engine.dispose()
