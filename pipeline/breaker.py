@@ -86,9 +86,21 @@ class SharedBreaker:
         elif self._local_trial.locked():
             self._local_trial.release()
 
+    def _snapshot(self) -> tuple[str, int | None]:
+        """The shared state and failure counter in one Redis round trip (counter None: unknown)."""
+        storage = self._storage()
+        if isinstance(storage, pybreaker.CircuitRedisStorage):
+            try:
+                raw_state, raw_counter = storage._redis.mget(storage._namespace("state"), storage._namespace("fail_counter"))
+            except redis.RedisError:
+                raw_state = None
+            if raw_state is not None:
+                return raw_state.decode() if isinstance(raw_state, bytes) else str(raw_state), int(raw_counter or 0)
+        return self.state, None  # pybreaker's getter initialises a missing state
+
     def guard(self, call: Callable[[], T], *, is_failure: Callable[[BaseException], bool] = lambda exc: True) -> T:
         """Run ``call`` unless the circuit is open; record its outcome in the shared state."""
-        state = self.state
+        state, counter = self._snapshot()
         trial = False
         if state != pybreaker.STATE_CLOSED:
             wait = self._seconds_until_trial()
@@ -108,7 +120,7 @@ class SharedBreaker:
             elif trial:
                 self._end_trial()
             raise
-        self._succeeded(trial, state)
+        self._succeeded(trial, state, counter)
         return result
 
     def _failed(self, trial: bool) -> None:
@@ -123,8 +135,12 @@ class SharedBreaker:
         if trial:
             self._end_trial()
 
-    def _succeeded(self, trial: bool, state: str) -> None:
-        self._storage().reset_counter()
+    def _succeeded(self, trial: bool, state: str, counter: int | None = None) -> None:
+        # A success ends a run of failures; with none counted before the call there is nothing to
+        # reset, which saves a Redis write on nearly every call. (A failure counted by another
+        # call meanwhile is reset by the next success that saw it.)
+        if counter != 0:
+            self._storage().reset_counter()
         if trial or state == pybreaker.STATE_HALF_OPEN:
             self.breaker.close()
             logger.info("circuit closed", extra={"provider": self.name})
