@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
+from sqlalchemy import exc as sa_exc
 from flask import jsonify
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
@@ -92,6 +93,7 @@ class Api(SmorestApi):
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(AppError, handle_app_error)
+        self._app.register_error_handler(sa_exc.OperationalError, handle_database_unavailable)
         self._app.register_error_handler(Exception, handle_unexpected)
 
     def handle_http_exception(self, error: HTTPException):
@@ -128,6 +130,15 @@ def handle_app_error(error: AppError):
     if error.status >= 500:
         logger.warning("request failed: %s", error.message, extra={"code": error.code})
     return _response(error_body(error.status, error.message, code=error.code, details=error.details))
+
+
+def handle_database_unavailable(error: Exception):
+    """The database refused or dropped the connection (a restart, a failover): worth a retry.
+
+    The pool has already dropped the dead connection, so the client's next try gets a fresh one.
+    """
+    logger.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else type(error).__name__)
+    return _response(error_body(503, "The database is unavailable; try again in a moment."), {"Retry-After": "1"})
 
 
 def handle_unexpected(error: Exception):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,38 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+# A pooled connection unused for this long is checked with a round trip before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """pool_pre_ping, but only for connections that sat idle.
+
+    A busy process checks a connection out several times per job; pinging each time cost a
+    round trip to PostgreSQL and back on every one. A connection used moments ago is alive, or
+    its failure is a disconnect SQLAlchemy detects on use (the pool is then invalidated and the
+    job retried by its caller or the reconciler). One that sat idle, perhaps across a database
+    restart, is pinged and silently replaced when dead.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:  # noqa: ANN001 - DBAPI objects
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:  # noqa: ANN001 - DBAPI objects
+        last = record.info.get("checked_in_at")
+        if last is None or time.monotonic() - last < idle_seconds:
+            return  # new (just connected) or recently used
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:
+            # The pool discards this connection and checks out another.
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
+
+
 def get_engine(database_url: str, *, pool_size: int = 20, max_overflow: int = 10) -> Engine:
     """The process's engine for this URL, created on first use."""
     with _lock:
@@ -56,10 +90,10 @@ def get_engine(database_url: str, *, pool_size: int = 20, max_overflow: int = 10
                 url,
                 pool_size=pool_size,
                 max_overflow=max_overflow,
-                pool_pre_ping=True,
                 pool_recycle=1800,
                 connect_args={"connect_timeout": 5, "application_name": "contract-refund-eligibility"},
             )
+            _ping_after_idle(engine)
         _engines[database_url] = engine
         return engine
 

@@ -8,19 +8,43 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from models import Job
 from pipeline import db, job_status, jobs
 from pipeline.cache import get_cache
 from pipeline.errors import AppError
 from pipeline.settings import get_settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _mirror(job) -> None:  # noqa: ANN001
     settings = get_settings()
     job_status.mirror(get_cache(settings), job, ttl=settings.job_status_ttl)
+
+
+def _transaction(settings, work: Callable[[Session], T]) -> T:  # noqa: ANN001 - Settings
+    """Run ``work`` in one unit of work, once more on a fresh connection if the pooled one was dead.
+
+    Pooled connections in constant use are not pinged before use (see models.session), so the
+    first statement after a database restart meets a dropped connection; nothing was written on
+    it, and the pool has replaced its connections.
+    """
+    for attempt in (1, 2):
+        try:
+            with db.unit_of_work(settings) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == 2:
+                raise
+            logger.warning("database connection was dropped; trying again on a fresh one")
+    raise AssertionError("unreachable")
 
 
 def execute_job(job_id: str) -> dict[str, Any] | None:
@@ -35,8 +59,10 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
         logger.error("task received a malformed job id %r; dropping it", job_id)
         return None
     settings = get_settings()
-    with db.unit_of_work(settings) as session:
-        job = jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit, max_attempts=settings.job_max_attempts)
+    job = _transaction(
+        settings,
+        lambda session: jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit, max_attempts=settings.job_max_attempts),
+    )
     if job is None:
         logger.info("job already claimed or finished; nothing to do", extra={"job_id": job_id})
         return None
@@ -44,18 +70,21 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind, "attempt": job.attempts})
     try:
         completion = jobs.run(job=job)
-        with db.unit_of_work(settings) as session:
+
+        def record_outcome(session: Session) -> Job:
+            # Safe to repeat: writes are idempotent per job (one extraction per contract).
             if completion.write is not None:
                 completion.write(session)
-            job = jobs.finish(session=session, job_id=key, result=completion.result)
+            return jobs.finish(session=session, job_id=key, result=completion.result)
+
+        job = _transaction(settings, record_outcome)
     except Exception as exc:
         error = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, AppError):
             logger.warning("job failed: %s", error, extra={"job_id": job_id})
         else:
             logger.exception("job failed", extra={"job_id": job_id})
-        with db.unit_of_work(settings) as session:
-            job = jobs.finish(session=session, job_id=key, error=error)
+        job = _transaction(settings, lambda session: jobs.finish(session=session, job_id=key, error=error))
         _mirror(job)
         return None
     _mirror(job)
