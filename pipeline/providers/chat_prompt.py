@@ -10,10 +10,10 @@ finds in the document.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pipeline.providers.base import ChatRequest, ProviderError
+from pipeline.providers.prompt import arguments_object
 
 ANSWER_TOOL_NAME = "answer_contract_question"
 ANSWER_TOOL_DESCRIPTION = "Give the answer to the agent's question about the contract, with the passages it relies on."
@@ -125,13 +125,7 @@ def conversation(request: ChatRequest) -> list[dict[str, str]]:
 
 def answer_from_arguments(arguments: Any) -> tuple[str, tuple[str, ...], bool]:
     """Read the tool's arguments (a JSON string or an object); ProviderError when malformed."""
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments)
-        except ValueError:
-            raise ProviderError("the provider's chat answer is not valid JSON", retryable=True) from None
-    if not isinstance(arguments, dict):
-        raise ProviderError("the provider's chat answer is not an object", retryable=True)
+    arguments = arguments_object(arguments, "chat answer")
     text = arguments.get("answer")
     if not isinstance(text, str) or not text.strip():
         raise ProviderError("the provider's chat answer has no answer text", retryable=True)

@@ -70,15 +70,24 @@ def user_message(text: str) -> str:
     return f"Contract text:\n<contract>\n{text}\n</contract>"
 
 
-def fields_from_arguments(arguments: Any) -> dict[str, FieldValue]:
-    """Read the tool's arguments (a JSON string or an object); ProviderError when malformed."""
+def arguments_object(arguments: Any, what: str = "answer") -> dict[str, Any]:
+    """A tool call's arguments (a JSON string or an object) as a dict; ProviderError when malformed.
+
+    Retryable: a model that answered malformed once usually answers well the next time.
+    """
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments)
         except ValueError:
-            raise ProviderError("the provider's answer is not valid JSON", retryable=True) from None
+            raise ProviderError(f"the provider's {what} is not valid JSON", retryable=True) from None
     if not isinstance(arguments, dict):
-        raise ProviderError("the provider's answer is not an object", retryable=True)
+        raise ProviderError(f"the provider's {what} is not an object", retryable=True)
+    return arguments
+
+
+def fields_from_arguments(arguments: Any) -> dict[str, FieldValue]:
+    """Read the tool's arguments (a JSON string or an object); ProviderError when malformed."""
+    arguments = arguments_object(arguments)
     fields: dict[str, FieldValue] = {}
     for name in FIELD_NAMES:
         item = arguments.get(name)

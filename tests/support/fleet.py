@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +18,6 @@ from sqlalchemy import insert
 
 from models import Contract
 from pipeline.demo_data import demo_contracts
-from tests.support.processes import die_with_parent
 from tests.support.waiting import wait_for
 from tests.support.worker import WorkerProcess
 
@@ -52,23 +49,7 @@ class NamedWorker(WorkerProcess):
     """A worker with its own node name (several may run at once) and its own environment."""
 
     def __init__(self, name: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.name = name
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "workers", "worker",
-                "-Q", self.queues, "-c", str(self.concurrency), "--loglevel", "INFO",
-                "--without-mingle", "--without-gossip", "-n", f"{self.name}-{os.getpid()}@%h",
-            ],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent(signal.SIGKILL),
-        )
+        super().__init__(name=name, **kwargs)
 
     def wait_ready(self, timeout: float = 60) -> None:
         wait_for(lambda: " ready." in self.output() or self.proc.poll() is not None, timeout=timeout, what=f"worker {self.name} to be ready")

@@ -13,8 +13,9 @@ from tests.support.processes import die_with_parent
 
 
 class WorkerProcess:
-    def __init__(self, *, cwd: Path, env: dict[str, str], queues: str = "interactive,bulk", concurrency: int = 4) -> None:
+    def __init__(self, *, cwd: Path, env: dict[str, str], queues: str = "interactive,bulk", concurrency: int = 4, name: str = "test") -> None:
         self.cwd = cwd
+        self.name = name  # node names must differ between workers running at once
         # INFO, whatever the tests' own level: the tests read the worker's log.
         self.env = {**env, "LOG_LEVEL": "INFO"}
         self.queues = queues
@@ -30,7 +31,7 @@ class WorkerProcess:
                 sys.executable, "-m", "coverage", "run", "--parallel-mode", f"--rcfile={self.cwd / 'setup.cfg'}",
                 "-m", "celery", "-A", "workers", "worker",
                 "-Q", self.queues, "-c", str(self.concurrency), "--loglevel", "INFO",
-                "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h",
+                "--without-mingle", "--without-gossip", "-n", f"{self.name}-{os.getpid()}@%h",
             ],
             cwd=self.cwd,
             env=self.env,
