@@ -1,6 +1,6 @@
 """Extraction throughput through API, broker, workers and the provider simulator.
 
-    .venv/bin/python bench/extraction_throughput.py [--contracts 2000] [--latency 0.5]
+    .venv/bin/python bench/extraction_throughput.py [--contracts 10000] [--latency 0.5]
         [--workers 4] [--concurrency 24] [--pool 8] [--submitters 16]
 
 N contracts are loaded; every one is asked for through POST /api/v1/extractions/create (gunicorn),
@@ -110,7 +110,7 @@ def counts(engine) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contracts", type=int, default=2000)
+    parser.add_argument("--contracts", type=int, default=10000)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=24, help="threads per worker process")
