@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JsonType, Timestamps, check_in, new_id
 
-JOB_KINDS = ("extraction", "chat", "maintenance")
+JOB_KINDS = ("extraction", "chat", "maintenance", "batch")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_JOB_STATUSES = ("queued", "running")
 QUEUES = ("interactive", "bulk")

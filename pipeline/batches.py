@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Batch, Contract, Extraction, Job
 from models.job import ACTIVE_JOB_STATUSES, LIVE_EXTRACTION
 from models.session import after_commit
-from pipeline import audit, dispatch
+from pipeline import audit, db, dispatch, jobs
 from pipeline.errors import NotFound, ValidationFailed
 from pipeline.formatting import iso_utc
-from pipeline.settings import LLM_PROVIDERS, Settings
+from pipeline.settings import LLM_PROVIDERS, Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -236,30 +236,90 @@ def create(
                 if on_chunk:
                     on_chunk(total, skipped)
         else:
-            after: uuid.UUID | None = None
-            while True:
-                with factory() as session:
-                    query = select(Contract.id, _has_live_job.label("live")).where(~_has_extraction).order_by(Contract.id).limit(size)
-                    if after is not None:
-                        query = query.where(Contract.id > after)
-                    rows = session.execute(query).all()
-                    if not rows:
-                        break
-                    after = rows[-1].id
-                    made = _write_chunk(session, batch, [r.id for r in rows if not r.live], given=len(rows), request_id=request_id)
-                    session.commit()
-                total, skipped = total + made, skipped + len(rows) - made
-                if on_chunk:
-                    on_chunk(total, skipped)
+            total, skipped = _write_unextracted(factory, batch, size=size, request_id=request_id, on_chunk=on_chunk)
     finally:
         # Even when a chunk failed, what was written is a consistent batch: let it run.
-        _finish_writing(factory, batch_id, total=total, skipped=skipped, provider=provider, request_id=request_id)
+        total, skipped = _finish_writing(factory, batch_id, provider=provider, request_id=request_id)
     logger.info("batch submitted: %d jobs, %d skipped", total, skipped, extra={"batch_id": str(batch_id)})
     return Created(batch_id=batch_id, total=total, skipped=skipped)
 
 
-def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, total: int, skipped: int, provider: str | None, request_id: str | None) -> None:
+def _write_unextracted(
+    factory: sessionmaker[Session], batch: Batch, *, size: int, request_id: str | None,
+    on_chunk: Callable[[int, int], None] | None = None, writer: Job | None = None,
+) -> tuple[int, int]:
+    """Jobs for every contract without an extraction, in chunks; (total, skipped) written now.
+
+    Contracts are taken in id order. With ``writer`` (the background job doing this), the last
+    id of each chunk is kept in its payload, committed with the chunk: a writer run again after
+    dying midway goes on from there, so no contract is given a second job or counted twice.
+    """
+    total = skipped = 0
+    cursor = (writer.payload or {}).get("after") if writer is not None else None
+    after: uuid.UUID | None = uuid.UUID(cursor) if cursor else None
+    while True:
+        with factory() as session:
+            query = select(Contract.id, _has_live_job.label("live")).where(~_has_extraction).order_by(Contract.id).limit(size)
+            if after is not None:
+                query = query.where(Contract.id > after)
+            rows = session.execute(query).all()
+            if not rows:
+                break
+            after = rows[-1].id
+            made = _write_chunk(session, batch, [r.id for r in rows if not r.live], given=len(rows), request_id=request_id)
+            if writer is not None:
+                session.execute(update(Job).where(Job.id == writer.id).values(payload={**writer.payload, "after": str(after)}))
+            session.commit()
+        total, skipped = total + made, skipped + len(rows) - made
+        if on_chunk:
+            on_chunk(total, skipped)
+    return total, skipped
+
+
+def start_unextracted(*, session: Session, settings: Settings, provider: str | None = None, request_id: str | None = None) -> Batch:
+    """A batch of every contract without an extraction, its jobs written by a background job.
+
+    For the API: the request writes the batch and one ``batch`` job in its own unit of work and
+    answers at once; a worker writes the extraction jobs in chunks (a hundred thousand
+    contracts take minutes to write, too long to hold a request open).
+    """
+    check_provider(provider, settings)
+    batch = Batch(status="queued", provider=provider, request_id=request_id)
+    session.add(batch)
+    session.flush()
+    # Interactive queue: the expansion must not wait behind an earlier batch's bulk backlog.
+    jobs.create(session=session, kind="batch", queue="interactive", payload={"batch_id": str(batch.id)}, request_id=request_id)
+    logger.info("batch created; a worker writes its jobs", extra={"batch_id": str(batch.id), "provider": provider})
+    return batch
+
+
+@jobs.handler("batch")
+def _expand(job: Job) -> dict[str, Any]:
+    """The worker's side of :func:`start_unextracted`."""
+    settings = get_settings()
+    factory = db.session_factory(settings)
+    batch_id = uuid.UUID(job.payload["batch_id"])
     with factory() as session:
+        batch = get_or_raise(session=session, batch_id=batch_id)
+        session.expunge(batch)
+    if batch.status != "queued":
+        return {"batch_id": str(batch_id), "written": False, "status": batch.status}
+    try:
+        _write_unextracted(factory, batch, size=settings.batch_chunk_size, request_id=job.request_id, writer=job)
+    finally:
+        total, skipped = _finish_writing(factory, batch_id, provider=batch.provider, request_id=job.request_id)
+    logger.info("batch submitted: %d jobs, %d skipped", total, skipped, extra={"batch_id": str(batch_id)})
+    return {"batch_id": str(batch_id), "written": True, "total": total, "skipped": skipped}
+
+
+def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, provider: str | None, request_id: str | None) -> tuple[int, int]:
+    """The batch's jobs are all written: it runs (or is complete when it has none); (total, skipped).
+
+    The counts are the batch row's, which every committed chunk added to: right even when a
+    chunk failed or an earlier run of the writer wrote part of the batch.
+    """
+    with factory() as session:
+        total, skipped = session.execute(select(Batch.total, Batch.skipped).where(Batch.id == batch_id)).one()
         now = _now()
         values: dict[str, Any] = {"status": "running", "updated_at": now}
         if total == 0:
@@ -272,6 +332,7 @@ def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, tota
             data={"action": "batch_created", "batch_id": str(batch_id), "total": total, "skipped": skipped, "provider": provider},
         )
         session.commit()
+    return total, skipped
 
 
 # --- progress --------------------------------------------------------------------------------
@@ -370,9 +431,18 @@ def sweep(*, session: Session, queued_stale_after: int, now: datetime | None = N
     killed request or CLI): the jobs that were written are a consistent batch, so it runs.
     """
     now = now or _now()
-    stuck = session.scalars(
-        select(Batch).where(Batch.status == "queued", Batch.updated_at < now - timedelta(seconds=queued_stale_after)).with_for_update(skip_locked=True)
-    ).all()
+    # A batch whose expansion job is queued or running still has its writer.
+    expanding = {
+        payload.get("batch_id")
+        for payload in session.scalars(select(Job.payload).where(Job.kind == "batch", Job.status.in_(ACTIVE_JOB_STATUSES)))
+    }
+    stuck = [
+        batch
+        for batch in session.scalars(
+            select(Batch).where(Batch.status == "queued", Batch.updated_at < now - timedelta(seconds=queued_stale_after)).with_for_update(skip_locked=True)
+        ).all()
+        if str(batch.id) not in expanding
+    ]
     for batch in stuck:
         batch.status = "running"
         batch.updated_at = now

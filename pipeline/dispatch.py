@@ -22,6 +22,7 @@ TASK_FOR_KIND = {
     "extraction": "extraction.run",
     "chat": "chat.run",
     "maintenance": "maintenance.run",
+    "batch": "batch.expand",
 }
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.signals import after_setup_logger, task_postrun, task_prerun, worker_process_init
+from celery.signals import after_setup_logger, task_postrun, task_prerun, worker_init, worker_process_init
 
 from models.session import dispose_engines
+from pipeline import dispatch
 from pipeline.logs import configure_logging, request_id_var
 from pipeline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction", "workers.tasks.chat")
+TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction", "workers.tasks.chat", "workers.tasks.batches")
 
 
 def _broker_options(settings: Settings) -> dict:
@@ -93,6 +94,18 @@ class CeleryDispatcher:
 
     def send(self, *, task_name: str, job_id: str, queue: str, request_id: str | None) -> None:
         self.app.send_task(task_name, args=[job_id], queue=queue, headers={"request_id": request_id})
+
+
+def ensure_dispatcher(app: Celery) -> None:
+    """Let jobs running in this worker send jobs of their own (batch writing, the reconciler)."""
+    if isinstance(dispatch.current(), dispatch.NoDispatcher):
+        dispatch.install(CeleryDispatcher(app))
+
+
+@worker_init.connect
+def _install_dispatcher(sender=None, **_kwargs) -> None:  # noqa: ANN001 - the WorkController
+    if sender is not None:
+        ensure_dispatcher(sender.app)
 
 
 @worker_process_init.connect

@@ -27,21 +27,26 @@ class Batches(MethodView):
         One extraction job per contract, on the `bulk` queue, so agents' interactive work is not
         held up. Contracts that already have an extraction, or a job queued or running, are
         skipped and counted. The jobs are written in chunks of `BATCH_CHUNK_SIZE`, each its own
-        transaction, and sent as each chunk commits; a batch of a hundred thousand contracts is
-        best started with `flask batch extract` (the request body is limited by
-        `MAX_REQUEST_BYTES`). Answers 202 with the batch (`Location` to follow it).
+        transaction, and sent as each chunk commits. With `all_unextracted` a worker writes them
+        (the batch is `queued` with no jobs yet when this answers); a list of ids is written
+        before the answer (the request body is limited by `MAX_REQUEST_BYTES`; longer lists go
+        through `flask batch extract --file`). Answers 202 with the batch (`Location` to follow it).
         """
         s = settings()
-        created = batches.create(
-            factory=db.session_factory(s),
-            settings=s,
-            contract_ids=body.get("contract_ids"),
-            all_unextracted=bool(body.get("all_unextracted")),
-            provider=body.get("provider"),
-            request_id=get_request_id(),
-        )
-        state = batches.progress(session=api_db.session(), batch_id=created.batch_id)
-        location = f"/api/v1/batches/{created.batch_id}"
+        if body.get("all_unextracted") and body.get("contract_ids") is None:
+            # However many contracts wait, a worker writes their jobs: the answer comes at once.
+            batch_id = batches.start_unextracted(session=api_db.session(), settings=s, provider=body.get("provider"), request_id=get_request_id()).id
+        else:
+            batch_id = batches.create(
+                factory=db.session_factory(s),
+                settings=s,
+                contract_ids=body.get("contract_ids"),
+                all_unextracted=bool(body.get("all_unextracted")),
+                provider=body.get("provider"),
+                request_id=get_request_id(),
+            ).batch_id
+        state = batches.progress(session=api_db.session(), batch_id=batch_id)
+        location = f"/api/v1/batches/{batch_id}"
         return {**state, "location": location}, 202, {"Location": location}
 
 

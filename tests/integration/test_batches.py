@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from models import AuditEvent, Batch, Extraction, Job
 from pipeline import batches, dispatch
@@ -195,3 +196,92 @@ def test_cli_exit_codes_for_bad_input_and_failures(app, worker, session_factory,
     result = runner.invoke(args=["batch", "extract", "--file", str(listing), "--interval", "0.2", "--timeout", "120"])
     assert result.exit_code == 1, result.output
     assert "0 succeeded, 3 failed" in result.stdout and "3 x the contract has no document text" in result.stdout
+
+
+def test_all_unextracted_through_the_api_answers_at_once_and_a_worker_writes_the_jobs(client, worker, session_factory):
+    ids = insert_contracts(session_factory, 40)
+    _extract_directly(session_factory, ids[:4])
+    _live_jobs(session_factory, ids[4:6])
+
+    response = client.post(BATCHES, json={"all_unextracted": True})
+    assert response.status_code == 202, response.get_json()
+    body = response.get_json()
+    # The answer came before any extraction job was written: the batch waits for its writer.
+    assert (body["status"], body["total"], body["skipped"], body["queued"]) == ("queued", 0, 0, 0)
+    batch_id = body["batch_id"]
+
+    done = wait_for(lambda: _completed(client, batch_id), timeout=120, what="the batch to complete")
+    assert (done["total"], done["skipped"], done["succeeded"], done["failed"]) == (34, 2, 34, 0)
+    with session_factory() as session:
+        writer = session.scalars(select(Job).where(Job.kind == "batch")).one()
+        batch_jobs = session.scalars(select(Job.kind).where(Job.batch_id == uuid.UUID(batch_id))).all()
+    assert writer.status == "succeeded" and writer.queue == "interactive" and writer.payload["batch_id"] == batch_id
+    assert writer.result["total"] == 34
+    assert set(batch_jobs) == {"extraction"}  # the writer is not one of the batch's jobs
+
+
+class WriterDied(Exception):
+    pass
+
+
+def test_a_writer_run_again_after_dying_midway_neither_duplicates_nor_miscounts(app, session_factory, settings):
+    ids = insert_contracts(session_factory, 10)
+    _live_jobs(session_factory, ids[:1])
+    previous = dispatch.current()
+    dispatch.install(type("Quiet", (), {"send": lambda self, **kw: None})())
+    try:
+        with session_factory() as session:
+            batch = batches.start_unextracted(session=session, settings=settings)
+            session.commit()
+            writer = session.scalars(select(Job).where(Job.kind == "batch")).one()
+            session.expunge_all()
+        # The first writer wrote a chunk of 4 contracts, then died before finishing.
+        with session_factory() as session:
+            first = session.get(Job, writer.id)
+            first.payload = dict(writer.payload)
+            session.expunge(first)
+        def die(total, skipped):
+            raise WriterDied
+
+        with pytest.raises(WriterDied):
+            batches._write_unextracted(session_factory, batch, size=4, request_id=None, writer=first, on_chunk=die)
+        # The redelivered job (its payload as PostgreSQL has it now) writes the rest, once.
+        with session_factory() as session:
+            redelivered = session.get(Job, writer.id)
+            session.expunge(redelivered)
+        assert "after" in redelivered.payload
+        with app.app_context():
+            result = batches._expand(redelivered)
+    finally:
+        dispatch.install(previous)
+    with session_factory() as session:
+        stored = session.get(Batch, batch.id)
+        per_contract = dict(session.execute(
+            select(Job.contract_id, func.count()).where(Job.batch_id == batch.id).group_by(Job.contract_id)
+        ).all())
+    assert set(per_contract.values()) == {1} and len(per_contract) == 9  # every contract but the live one, once
+    assert (stored.total, stored.skipped, stored.status) == (9, 1, "running")
+    assert (result["total"], result["skipped"]) == (9, 1)
+
+
+def test_a_batch_whose_writer_waits_in_the_queue_is_not_released(session_factory, settings, app):
+    from datetime import datetime, timedelta, timezone
+
+    previous = dispatch.current()
+    dispatch.install(type("Quiet", (), {"send": lambda self, **kw: None})())
+    try:
+        with session_factory() as session:
+            batch = batches.start_unextracted(session=session, settings=settings)
+            session.commit()
+    finally:
+        dispatch.install(previous)
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    with session_factory() as session:
+        swept = batches.sweep(session=session, queued_stale_after=60, now=later)
+        session.commit()
+        assert swept["batches_released"] == 0 and session.get(Batch, batch.id).status == "queued"
+        # Once the writer is gone for good (failed), the stale batch is released as before.
+        session.execute(update(Job).where(Job.kind == "batch").values(status="failed"))
+        swept = batches.sweep(session=session, queued_stale_after=60, now=later)
+        session.commit()
+        assert swept["batches_released"] == 1

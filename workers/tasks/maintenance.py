@@ -3,7 +3,7 @@ reconciler that beat runs every RECONCILE_INTERVAL_SECONDS."""
 
 from celery import shared_task
 
-from pipeline import dispatch, reconciler
+from pipeline import reconciler
 from pipeline.settings import get_settings
 from workers.tasks.common import execute_job
 
@@ -15,9 +15,7 @@ def run_maintenance(job_id: str) -> None:
 
 @shared_task(name="maintenance.reconcile", ignore_result=True, bind=True)
 def reconcile(self) -> dict:  # noqa: ANN001 - the bound task
-    # The reconciler sends jobs again; a worker has no dispatcher until one is needed.
-    if isinstance(dispatch.current(), dispatch.NoDispatcher):
-        from workers.celery_app import CeleryDispatcher
+    from workers.celery_app import ensure_dispatcher
 
-        dispatch.install(CeleryDispatcher(self.app))
+    ensure_dispatcher(self.app)  # the reconciler sends jobs again
     return reconciler.reconcile(settings=get_settings())
