@@ -1,4 +1,6 @@
-from pipeline.grounding import badge, check_all, check_field, locate
+import pytest
+
+from pipeline.grounding import _amount_in, badge, check_all, check_field, locate
 from pipeline.providers.base import FieldValue
 
 TEXT = (
@@ -63,3 +65,25 @@ def test_amounts_written_in_words_support_the_value():
     text = "If you cancel, we keep a cancellation fee of seventy-five dollars from any refund."
     checked = check_field("cancellation_fee", FieldValue("75.00", 0.9, text), text)
     assert checked.flags == [] and checked.confidence == 0.9
+
+
+@pytest.mark.parametrize(
+    ("quote", "value", "stated"),
+    [
+        ("The GAP charge is $1,095.", "1095.00", True),
+        ("The GAP charge is 1095.00 dollars.", "1095.00", True),
+        ("charge: $1,095.00 (included)", "1095.00", True),
+        ("charge 1095", "1095.00", True),
+        ("a fee of $1,095.50 applies", "1095.50", True),
+        ("a fee of $1,095.5 applies", "1095.50", False),
+        ("a fee of $1,095 applies", "1095.50", False),
+        ("a charge of $10,950", "1095.00", False),
+        ("a charge of $21095", "1095.00", False),
+        ("version 1.1095.00", "1095.00", False),
+        ("a cancellation fee of fifty dollars", "50.00", True),
+        ("a cancellation fee of sixty dollars", "50.00", False),
+        ("no fee of 0 dollars", "0.00", True),
+    ],
+)
+def test_an_amount_is_found_in_its_quote_however_it_is_written(quote, value, stated):
+    assert _amount_in(quote, value) is stated
