@@ -123,32 +123,51 @@ def _apply(extraction: Extraction, checked: dict[str, CheckedField]) -> None:
     extraction.flags = flags or None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What an extraction job reads before calling a provider (in the claim's transaction)."""
+
+    contract_id: uuid.UUID | None = None
+    account_number: str | None = None
+    text: str | None = None
+    existing_id: uuid.UUID | None = None
+    failure: AppError | None = None
+
+
+@jobs.preparer("extraction")
+def prepare(session: Session, job: Job) -> Prepared:
+    """The contract's text, or the extraction that already exists, or why there is no text.
+
+    A failure is returned, not raised: its audit event and the contract's text status are
+    committed with the claim, and the job then fails with it.
+    """
+    found = session.execute(
+        select(Contract, Extraction.id).outerjoin(Extraction, Extraction.contract_id == Contract.id).where(Contract.id == job.contract_id)
+    ).first()
+    if found is None:
+        return Prepared(failure=NotFound(f"contract {job.contract_id} does not exist"))
+    contract, existing_id = found
+    if existing_id is not None:
+        return Prepared(existing_id=existing_id)
+    settings = get_settings()
+    try:
+        text = _document_text(session=session, contract=contract, settings=settings)
+    except AppError as exc:
+        _audit_failure(session, contract.id, job, exc.message, [])
+        return Prepared(failure=exc)
+    return Prepared(contract_id=contract.id, account_number=contract.account_number, text=text)
+
+
 @jobs.handler("extraction")
-def run(job: Job) -> jobs.Completion:
+def run(job: Job, prepared: Prepared) -> jobs.Completion:
     """Run one extraction job (the worker's side); the write commits with the job's success."""
     settings = get_settings()
-    with db.unit_of_work(settings) as session:
-        found = session.execute(
-            select(Contract, Extraction.id)
-            .outerjoin(Extraction, Extraction.contract_id == Contract.id)
-            .where(Contract.id == job.contract_id)
-        ).first()
-        if found is None:
-            raise NotFound(f"contract {job.contract_id} does not exist")
-        contract, existing_id = found
-        if existing_id is not None:
-            logger.info("extraction exists; provider not called", extra={"job_id": str(job.id)})
-            return jobs.Completion(result={"extraction_id": str(existing_id), "reused": True})
-        failure: AppError | None = None
-        try:
-            text = _document_text(session=session, contract=contract, settings=settings)
-        except AppError as exc:
-            # Committed with the unit of work: the audit event and the contract's text status.
-            failure = exc
-            _audit_failure(session, contract.id, job, exc.message, [])
-        contract_id, account_number = contract.id, contract.account_number
-    if failure is not None:
-        raise failure
+    if prepared.failure is not None:
+        raise prepared.failure
+    if prepared.existing_id is not None:
+        logger.info("extraction exists; provider not called", extra={"job_id": str(job.id)})
+        return jobs.Completion(result={"extraction_id": str(prepared.existing_id), "reused": True})
+    contract_id, account_number, text = prepared.contract_id, prepared.account_number, prepared.text
 
     chain = ProviderChain(settings, primary=(job.payload or {}).get("provider"))
     try:

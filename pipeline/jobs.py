@@ -42,6 +42,28 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+# A preparer reads what its handler needs in the claim's own transaction (one transaction less
+# per job); the handler then gets what it returned as a second argument.
+Preparer = Callable[[Session, Job], Any]
+_preparers: dict[str, Preparer] = {}
+
+
+def preparer(kind: str) -> Callable[[Preparer], Preparer]:
+    """Register the read that runs with the claim of jobs of one kind."""
+
+    def register(fn: Preparer) -> Preparer:
+        _preparers[kind] = fn
+        return fn
+
+    return register
+
+
+def prepare(*, session: Session, job: Job) -> Any:
+    """What the job's handler needs from the database, read in the claim's transaction."""
+    fn = _preparers.get(job.kind)
+    return fn(session, job) if fn is not None else None
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -222,12 +244,12 @@ class Completion:
     write: Callable[[Session], None] | None = None
 
 
-def run(*, job: Job) -> Completion:
-    """Run a claimed job's handler."""
+def run(*, job: Job, prepared: Any = None) -> Completion:
+    """Run a claimed job's handler (with what its preparer read, for kinds that have one)."""
     fn = _handlers.get(job.kind)
     if fn is None:
         raise RuntimeError(f"no handler registered for jobs of kind {job.kind!r}")
-    outcome = fn(job)
+    outcome = fn(job, prepared) if job.kind in _preparers else fn(job)
     return outcome if isinstance(outcome, Completion) else Completion(result=outcome)
 
 

@@ -50,8 +50,8 @@ def _transaction(settings, work: Callable[[Session], T]) -> T:  # noqa: ANN001 -
 def execute_job(job_id: str) -> dict[str, Any] | None:
     """Run one job; a job another delivery already has is left alone (returns None).
 
-    Two short transactions around the work: the claim, and the outcome written together with
-    the job's final state. No transaction stays open while the handler waits on a provider.
+    Two short transactions around the work: the claim (with what the handler needs to read),
+    and the outcome written together with the job's final state. No transaction stays open while the handler waits on a provider.
     """
     try:
         key = uuid.UUID(job_id)
@@ -59,17 +59,18 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
         logger.error("task received a malformed job id %r; dropping it", job_id)
         return None
     settings = get_settings()
-    job = _transaction(
-        settings,
-        lambda session: jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit, max_attempts=settings.job_max_attempts),
-    )
+    def claim(session: Session) -> tuple[Job | None, Any]:
+        claimed = jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit, max_attempts=settings.job_max_attempts)
+        return claimed, (jobs.prepare(session=session, job=claimed) if claimed is not None else None)
+
+    job, prepared = _transaction(settings, claim)
     if job is None:
         logger.info("job already claimed or finished; nothing to do", extra={"job_id": job_id})
         return None
     _mirror(job)
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind, "attempt": job.attempts})
     try:
-        completion = jobs.run(job=job)
+        completion = jobs.run(job=job, prepared=prepared)
 
         def record_outcome(session: Session) -> Job:
             # Safe to repeat: writes are idempotent per job (one extraction per contract).
