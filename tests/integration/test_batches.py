@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select, update
@@ -13,6 +14,17 @@ from tests.support.fleet import insert_contracts
 from tests.support.waiting import wait_for
 
 BATCHES = "/api/v1/batches"
+
+
+@contextmanager
+def _sending_to(dispatcher=None):
+    """Jobs sent while inside go to ``dispatcher`` (by default nowhere) instead of the broker."""
+    previous = dispatch.current()
+    dispatch.install(dispatcher or type("Quiet", (), {"send": lambda self, **kw: None})())
+    try:
+        yield
+    finally:
+        dispatch.install(previous)
 
 
 def _completed(client, batch_id):
@@ -87,12 +99,8 @@ def test_writing_in_chunks_sends_each_chunk_after_it_commits(app, session_factor
             committed = session.scalar(select(func.count()).select_from(Job).where(Job.batch_id.is_not(None)))
         seen_at_chunk.append((total, skipped, len(sent), committed))
 
-    previous = dispatch.current()
-    dispatch.install(Recorder())
-    try:
+    with _sending_to(Recorder()):
         created = batches.create(factory=session_factory, settings=settings, all_unextracted=True, chunk_size=4, on_chunk=on_chunk)
-    finally:
-        dispatch.install(previous)
     assert (created.total, created.skipped) == (18, 2)  # 20 unextracted, 2 of them live
     assert len(seen_at_chunk) == 5  # 20 contracts in chunks of 4
     # After each chunk, every job written so far is committed and sent, no more.
@@ -107,13 +115,9 @@ def test_writing_in_chunks_sends_each_chunk_after_it_commits(app, session_factor
 
 def test_a_list_is_read_twice_and_a_provider_is_kept_on_the_jobs(app, session_factory, settings):
     ids = insert_contracts(session_factory, 9)
-    previous = dispatch.current()
-    dispatch.install(type("Quiet", (), {"send": lambda self, **kw: None})())
-    try:
+    with _sending_to():
         created = batches.create(factory=session_factory, settings=settings.replace(openai_api_key="sk-x"),
                                  contract_ids=ids, provider="openai", chunk_size=2)
-    finally:
-        dispatch.install(previous)
     assert (created.total, created.skipped) == (9, 0)
     with session_factory() as session:
         payloads = session.scalars(select(Job.payload).where(Job.batch_id == created.batch_id)).all()
@@ -227,24 +231,19 @@ class WriterDied(Exception):
 def test_a_writer_run_again_after_dying_midway_neither_duplicates_nor_miscounts(app, session_factory, settings):
     ids = insert_contracts(session_factory, 10)
     _live_jobs(session_factory, ids[:1])
-    previous = dispatch.current()
-    dispatch.install(type("Quiet", (), {"send": lambda self, **kw: None})())
-    try:
+    with _sending_to():
         with session_factory() as session:
             batch = batches.start_unextracted(session=session, settings=settings)
             session.commit()
             writer = session.scalars(select(Job).where(Job.kind == "batch")).one()
             session.expunge_all()
+
         # The first writer wrote a chunk of 4 contracts, then died before finishing.
-        with session_factory() as session:
-            first = session.get(Job, writer.id)
-            first.payload = dict(writer.payload)
-            session.expunge(first)
         def die(total, skipped):
             raise WriterDied
 
         with pytest.raises(WriterDied):
-            batches._write_unextracted(session_factory, batch, size=4, request_id=None, writer=first, on_chunk=die)
+            batches._write_unextracted(session_factory, batch, size=4, request_id=None, writer=writer, on_chunk=die)
         # The redelivered job (its payload as PostgreSQL has it now) writes the rest, once.
         with session_factory() as session:
             redelivered = session.get(Job, writer.id)
@@ -252,8 +251,6 @@ def test_a_writer_run_again_after_dying_midway_neither_duplicates_nor_miscounts(
         assert "after" in redelivered.payload
         with app.app_context():
             result = batches._expand(redelivered)
-    finally:
-        dispatch.install(previous)
     with session_factory() as session:
         stored = session.get(Batch, batch.id)
         per_contract = dict(session.execute(
@@ -267,14 +264,9 @@ def test_a_writer_run_again_after_dying_midway_neither_duplicates_nor_miscounts(
 def test_a_batch_whose_writer_waits_in_the_queue_is_not_released(session_factory, settings, app):
     from datetime import datetime, timedelta, timezone
 
-    previous = dispatch.current()
-    dispatch.install(type("Quiet", (), {"send": lambda self, **kw: None})())
-    try:
-        with session_factory() as session:
-            batch = batches.start_unextracted(session=session, settings=settings)
-            session.commit()
-    finally:
-        dispatch.install(previous)
+    with _sending_to(), session_factory() as session:
+        batch = batches.start_unextracted(session=session, settings=settings)
+        session.commit()
     later = datetime.now(timezone.utc) + timedelta(hours=2)
     with session_factory() as session:
         swept = batches.sweep(session=session, queued_stale_after=60, now=later)

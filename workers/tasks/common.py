@@ -51,7 +51,8 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
     """Run one job; a job another delivery already has is left alone (returns None).
 
     Two short transactions around the work: the claim (with what the handler needs to read),
-    and the outcome written together with the job's final state. No transaction stays open while the handler waits on a provider.
+    and the outcome written together with the job's final state. No transaction stays open
+    while the handler waits on a provider.
     """
     try:
         key = uuid.UUID(job_id)
@@ -59,6 +60,7 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
         logger.error("task received a malformed job id %r; dropping it", job_id)
         return None
     settings = get_settings()
+
     def claim(session: Session) -> tuple[Job | None, Any]:
         claimed = jobs.claim(session=session, job_id=key, stale_after=settings.celery_task_time_limit, max_attempts=settings.job_max_attempts)
         return claimed, (jobs.prepare(session=session, job=claimed) if claimed is not None else None)
