@@ -6,9 +6,11 @@ from models.chat import ChatMessage
 from models.contract import Contract
 from models.extraction import EXTRACTION_STATUSES, FIELD_NAMES, REFUND_METHODS, Correction, Extraction
 from models.job import JOB_KINDS, JOB_STATUSES, QUEUES, Batch, Job
+from models.token import ApiToken
 from models.user import USER_ROLES, User
 
 __all__ = [
+    "ApiToken",
     "AUDIT_EVENT_TYPES",
     "AuditEvent",
     "Base",

@@ -1,4 +1,4 @@
-"""Users: agents, operators and admins (authentication arrives later; ids are kept now)."""
+"""Users: who may sign in and with which role (see pipeline/identity for what each role may do)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps, check_in, new_id
 
-USER_ROLES = ("agent", "operator", "admin")
+USER_ROLES = ("agent", "operator", "auditor", "admin")
 
 
 class User(Timestamps, Base):
