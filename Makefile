@@ -46,6 +46,12 @@ run: migrate seed
 	echo ""; \
 	echo "  Contract Refund Eligibility is running at http://$(HOST):$$port"; \
 	echo "  API docs: http://$(HOST):$$port/docs    health: http://$(HOST):$$port/health"; \
+	token_file=$${DATA_DIR:-var}/dev-token; \
+	if [ -f "$$token_file" ]; then \
+	echo "  Development API token (admin, kept in $$token_file):"; \
+	echo "    export TOKEN=$$(cat $$token_file)"; \
+	echo "    curl -H \"Authorization: Bearer \$$TOKEN\" http://$(HOST):$$port/api/v1/me"; \
+	fi; \
 	echo "  Ctrl-C stops the web and the worker."; \
 	echo ""; \
 	wait -n; exit 1

@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from flask import Flask, send_from_directory
 
-from api import db, middleware
+from api import auth, db, middleware
 from api.errors import Api
 from api.version import __version__
 from pipeline import dispatch
@@ -25,6 +26,11 @@ API_DESCRIPTION = """
 Contract Refund Eligibility: find a customer's GAP contract by account number, extract the GAP
 premium, refund calculation method and cancellation fee with an LLM in a background job, review
 and approve them, and ask questions about the contract.
+
+Sign in with `Authorization: Bearer <token>`: an API token (`flask --app api tokens create --user
+EMAIL`; `make run` prints a development token) or a token from the lender's identity provider. Each
+operation says which roles may call it (agent, operator, auditor, admin); a missing or bad token
+answers 401, the wrong role 403.
 
 Every error has the same JSON body: `status`, a stable `code`, a `message` for people, optional
 `details` (field errors) and the `request_id`, which is also sent in the `X-Request-ID` header
@@ -61,6 +67,31 @@ def _install_dispatcher(settings: Settings) -> None:
     dispatch.install(CeleryDispatcher(get_celery(settings)))
 
 
+def _refuse_production_without_sign_in(settings: Settings) -> None:
+    """In production nobody could sign in without SSO or a token: say so at start, not per request."""
+    if settings.app_env != "production" or getattr(settings, "oidc_issuer", ""):
+        return
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true" and sys.argv[1:2] != ["run"]:
+        return  # commands (db upgrade, users create, tokens create) are how the first token is made
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models import ApiToken
+    from pipeline import db as pipeline_db
+
+    try:
+        with pipeline_db.unit_of_work(settings) as session:
+            has_token = session.scalar(select(ApiToken.id).where(ApiToken.revoked_at.is_(None)).limit(1)) is not None
+    except SQLAlchemyError as exc:
+        logger.warning("could not check for API tokens at start (%s); /ready will say why", type(exc).__name__)
+        return
+    if not has_token:
+        message = ("APP_ENV=production needs a way to sign in: set OIDC_ISSUER and OIDC_AUDIENCE, or create an "
+                   "API token first (flask --app api users create ... then flask --app api tokens create --user EMAIL)")
+        print(f"configuration error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app; invalid configuration stops start-up with a message naming the variable."""
     if settings is None:
@@ -79,9 +110,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     middleware.init_app(app, settings)
     db.init_app(app)
     middleware.init_audit(app, settings)  # after db: runs before the request's commit
+    auth.init_app(app, settings)  # after the request id; before any view
 
     api = Api(app)
     app.extensions["cre_api"] = api
+    auth.register_security_scheme(api)
     _register_docs_assets(app)
     from api.health.resources import blp as health_blp
 
@@ -93,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{prefix}")
 
     _install_dispatcher(settings)
+    _refuse_production_without_sign_in(settings)
 
     from api.cli import register_commands
 
@@ -110,5 +144,6 @@ def _resource_blueprints() -> tuple:
     from api.contracts.resources import blp as contracts_blp
     from api.extractions.resources import blp as extractions_blp
     from api.jobs.resources import blp as jobs_blp
+    from api.tokens.resources import blp as tokens_blp
 
-    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"), (batches_blp, "/batches"), (admin_blp, "/admin"), (audit_blp, "/audit"), (chat_blp, "/chat"))
+    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"), (batches_blp, "/batches"), (admin_blp, "/admin"), (audit_blp, "/audit"), (chat_blp, "/chat"), (tokens_blp, ""))

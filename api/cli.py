@@ -2,7 +2,11 @@
 
     flask db upgrade | downgrade REV | current     schema migrations
     flask contracts import FILE.jsonl              load contracts, idempotently
-    flask seed                                     demo contracts, PDFs and an admin user
+    flask seed                                     demo contracts, PDFs, an admin user and a dev token
+    flask users create --email E --role R          a user (the first admin of a deployment)
+    flask tokens create --user EMAIL               an API token, printed once on the last line
+    flask tokens list [--user EMAIL | --all]       tokens (never the tokens themselves)
+    flask tokens revoke TOKEN_ID                   revoke a token at once
     flask worker-check [--queue bulk]              prove a worker consumes a queue
     flask batch extract --all | --file IDS.txt     bulk extraction, with a live progress bar
     flask batch status BATCH_ID [--wait]           a batch's progress
@@ -117,6 +121,9 @@ def seed_command() -> None:
         f"demo contracts: {c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged; "
         f"PDFs written: {result.pdfs_written}; admin user {'created' if result.admin_created else 'already present'}"
     )
+    if result.dev_token:
+        click.echo(f"development API token for {_settings().admin_email} (kept in {result.dev_token_file}):")
+        click.echo(result.dev_token)
 
 
 @click.command("worker-check")
@@ -145,6 +152,7 @@ def worker_check(queue: str, timeout: float) -> None:
 
 def register_commands(app: Flask) -> None:
     from api.batch_cli import batch_group
+    from api.identity_cli import tokens_group, users_group
 
-    for command in (db_group, contracts_group, seed_command, worker_check, batch_group):
+    for command in (db_group, contracts_group, seed_command, worker_check, batch_group, tokens_group, users_group):
         app.cli.add_command(command)

@@ -129,7 +129,7 @@ def _first_field_error(details: Any) -> str | None:
 def handle_app_error(error: AppError):
     if error.status >= 500:
         logger.warning("request failed: %s", error.message, extra={"code": error.code})
-    return _response(error_body(error.status, error.message, code=error.code, details=error.details))
+    return _response(error_body(error.status, error.message, code=error.code, details=error.details), error.headers)
 
 
 def handle_database_unavailable(error: Exception):

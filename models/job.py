@@ -51,6 +51,8 @@ class Job(Timestamps, Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # Who asked for it: the worker acts (logs, audit events, jobs it creates) in their name.
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

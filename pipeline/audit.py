@@ -20,7 +20,7 @@ from models import AuditEvent, Contract, Extraction
 from models.audit import AUDIT_EVENT_TYPES
 from pipeline.errors import NotFound, ValidationFailed
 from pipeline.formatting import iso_utc
-from pipeline.logs import get_request_id
+from pipeline.logs import get_request_id, get_user_id
 
 # The contract and extraction a unit of work's events are about: a request's own api_request
 # event names the same subject.
@@ -37,12 +37,12 @@ def record(
     data: dict[str, Any] | None = None,
     request_id: str | None = None,
 ) -> AuditEvent:
-    """Add one audit event to the current unit of work."""
+    """Add one audit event to the current unit of work; its user is the acting user unless given."""
     event = AuditEvent(
         event_type=event_type,
         contract_id=contract_id,
         extraction_id=extraction_id,
-        user_id=user_id,
+        user_id=user_id or get_user_id(),
         event_data=data or {},
         request_id=request_id or get_request_id(),
     )

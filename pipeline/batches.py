@@ -39,6 +39,7 @@ from models.session import after_commit
 from pipeline import audit, db, dispatch, jobs
 from pipeline.errors import NotFound, ValidationFailed
 from pipeline.formatting import iso_utc
+from pipeline.logs import get_user_id
 from pipeline.settings import LLM_PROVIDERS, Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def _write_chunk(
             {
                 "id": uuid.uuid4(), "kind": "extraction", "status": "queued", "queue": QUEUE, "contract_id": contract_id,
                 "batch_id": batch.id, "payload": payload, "attempts": 0, "request_id": request_id,
-                "created_at": now, "updated_at": now,
+                "requested_by": batch.requested_by, "created_at": now, "updated_at": now,
             }
             for contract_id in candidates
         ]
@@ -219,7 +220,7 @@ def create(
         check_contracts_exist(factory=factory, contract_ids=contract_ids, chunk_size=size)
 
     with factory() as session:
-        batch = Batch(status="queued", provider=provider, request_id=request_id)
+        batch = Batch(status="queued", provider=provider, request_id=request_id, requested_by=get_user_id())
         session.add(batch)
         session.commit()
     batch_id = batch.id
@@ -284,7 +285,7 @@ def start_unextracted(*, session: Session, settings: Settings, provider: str | N
     contracts take minutes to write, too long to hold a request open).
     """
     check_provider(provider, settings)
-    batch = Batch(status="queued", provider=provider, request_id=request_id)
+    batch = Batch(status="queued", provider=provider, request_id=request_id, requested_by=get_user_id())
     session.add(batch)
     session.flush()
     # Interactive queue: the expansion must not wait behind an earlier batch's bulk backlog.

@@ -13,10 +13,11 @@ class AppError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
 
 
 class NotFound(AppError):
@@ -27,6 +28,25 @@ class NotFound(AppError):
 class Conflict(AppError):
     status = 409
     code = "conflict"
+
+
+class Unauthenticated(AppError):
+    """No credentials, or credentials that are malformed, expired, revoked or not recognised."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    """Signed in, but the user's role may not do this (or the identity is not allowed in)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
 
 
 class ValidationFailed(AppError):

@@ -23,6 +23,7 @@ from models import Job
 from models.job import ACTIVE_JOB_STATUSES, LIVE_EXTRACTION
 from pipeline import dispatch
 from pipeline.errors import NotFound
+from pipeline.logs import get_user_id
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,12 @@ def create(
     batch_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
     request_id: str | None = None,
+    requested_by: uuid.UUID | None = None,
 ) -> Job:
-    """Write a queued job; it is sent to the broker only after the session commits."""
+    """Write a queued job; it is sent to the broker only after the session commits.
+
+    Its requester is the acting user unless given, so the worker acts in that user's name.
+    """
     job = Job(
         kind=kind,
         queue=queue,
@@ -86,6 +91,7 @@ def create(
         batch_id=batch_id,
         payload=payload or {},
         request_id=request_id,
+        requested_by=requested_by or get_user_id(),
         status="queued",
     )
     session.add(job)
@@ -111,14 +117,15 @@ def _insert_live_extraction() -> TextClause:
     table = Job.__table__
     names = ", ".join(c.name for c in table.c)
     statement = text(
-        "INSERT INTO jobs (id, kind, status, queue, contract_id, batch_id, payload, attempts, request_id, created_at, updated_at) "
-        "VALUES (:id, 'extraction', 'queued', :queue, :contract_id, :batch_id, :payload, 0, :request_id, :now, :now) "
+        "INSERT INTO jobs (id, kind, status, queue, contract_id, batch_id, payload, attempts, request_id, requested_by, created_at, updated_at) "
+        "VALUES (:id, 'extraction', 'queued', :queue, :contract_id, :batch_id, :payload, 0, :request_id, :requested_by, :now, :now) "
         f"ON CONFLICT (contract_id) WHERE {LIVE_EXTRACTION} DO NOTHING RETURNING {names}"
     )
     typed = statement.bindparams(
         bindparam("id", type_=table.c.id.type),
         bindparam("contract_id", type_=table.c.contract_id.type),
         bindparam("batch_id", type_=table.c.batch_id.type),
+        bindparam("requested_by", type_=table.c.requested_by.type),
         bindparam("payload", type_=table.c.payload.type),
         bindparam("now", type_=table.c.created_at.type),
     )
@@ -133,6 +140,7 @@ def create_unless_active(
     batch_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
     request_id: str | None = None,
+    requested_by: uuid.UUID | None = None,
 ) -> tuple[Job, bool]:
     """A queued extraction job for the contract, or the live one already there: (job, created).
 
@@ -142,7 +150,7 @@ def create_unless_active(
     now = _now()
     for _ in range(3):
         params = {"id": uuid.uuid4(), "queue": queue, "contract_id": contract_id, "batch_id": batch_id,
-                  "payload": payload or {}, "request_id": request_id, "now": now}
+                  "payload": payload or {}, "request_id": request_id, "requested_by": requested_by or get_user_id(), "now": now}
         row = session.execute(_insert_live_extraction(), params).mappings().first()
         if row is not None:
             job = Job(**row)

@@ -2,7 +2,7 @@
 
 The request id lives in a context variable: the API sets it per request, the worker per task (it
 travels in the task's headers), so one id follows a request from the API through the job into the
-worker's logs.
+worker's logs. The acting user's id travels the same way (the worker takes it from the job row).
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ import logging
 import re
 import sys
 import traceback
+import uuid
 from datetime import datetime, timezone
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# Who the work is for: the signed-in user in the API, the job's requester in the worker. It names
+# the user in every log line and is the default user of audit events, jobs and batches.
+user_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_id", default=None)
 
 # Shapes of provider keys that must never reach a log even if nobody registered them.
 _KEY_PATTERNS = re.compile(r"\b(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|AKIA[0-9A-Z]{16})\b")
@@ -27,6 +31,12 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 
 def get_request_id() -> str | None:
     return request_id_var.get()
+
+
+def get_user_id() -> uuid.UUID | None:
+    """The acting user's id, or None (system work: the reconciler, the CLI without --user)."""
+    raw = user_id_var.get()
+    return uuid.UUID(raw) if raw else None
 
 
 def mask_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -51,6 +61,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
         }
+        user_id = getattr(record, "user_id", None) or user_id_var.get()
+        if user_id:
+            entry["user_id"] = str(user_id)
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and key not in entry and not key.startswith("_"):
                 entry[key] = value

@@ -1,7 +1,9 @@
-"""Demo data for the embedded default: about twenty GAP contracts with PDFs, and an admin user.
+"""Demo data for the embedded default: about twenty GAP contracts with PDFs, an admin user and,
+outside production, a development API token for that admin.
 
 Running it again changes nothing: PDFs are written only when missing or different, contracts go
-through the idempotent importer, and the admin user is created only when absent.
+through the idempotent importer, the admin user is created only when absent, and the development
+token kept in DATA_DIR/dev-token is reused while it is still valid.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from models.session import session_scope
 from pipeline.cache import get_cache
 from pipeline.contract_import import ImportReport, import_rows
 from pipeline.demo_data import demo_contracts
+from pipeline.identity import tokens
 from pipeline.pdf_render import render_text_pdf
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+DEV_TOKEN_NAME = "development token (flask seed)"
+DEV_TOKEN_DAYS = 365
 
 
 @dataclass
@@ -29,6 +36,30 @@ class SeedReport:
     contracts: ImportReport
     pdfs_written: int
     admin_created: bool
+    dev_token: str | None = None
+    dev_token_file: Path | None = None
+
+
+def dev_token_file(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "dev-token"
+
+
+def ensure_dev_token(*, session: Session, settings: Settings) -> tuple[str, Path]:
+    """The admin's development token: the one kept in DATA_DIR/dev-token while it still works,
+    else a new one written there (readable by its owner only)."""
+    path = dev_token_file(settings)
+    admin = session.scalars(select(User).where(User.email == settings.admin_email)).one()
+    kept = path.read_text().strip() if path.exists() else ""
+    if kept and tokens.looks_like_token(kept):
+        check = tokens.authenticate(session=session, token=kept)
+        if check.user is not None and check.user.id == admin.id:
+            return kept, path
+    new = tokens.create(session=session, user=admin, name=DEV_TOKEN_NAME, expires_days=DEV_TOKEN_DAYS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(new.token + "\n")
+    return new.token, path
 
 
 def write_pdfs(pdf_dir: Path, contracts: list[dict]) -> int:
@@ -60,10 +91,14 @@ def seed(*, settings: Settings, factory: sessionmaker[Session]) -> SeedReport:
     pdfs_written = write_pdfs(Path(settings.pdf_dir), contracts)
     rows = [(n, {k: v for k, v in c.items() if k != "expected"}) for n, c in enumerate(contracts, start=1)]
     report = import_rows(factory=factory, rows=rows, source="seed", origin="seed", cache=get_cache(settings))
+    token = token_path = None
     with session_scope(factory) as session:
         admin_created = ensure_admin(session=session, email=settings.admin_email)
+        if settings.app_env != "production":
+            session.flush()
+            token, token_path = ensure_dev_token(session=session, settings=settings)
     logger.info(
         "seed finished",
         extra={"pdfs_written": pdfs_written, "admin_created": admin_created, **report.as_dict()},
     )
-    return SeedReport(contracts=report, pdfs_written=pdfs_written, admin_created=admin_created)
+    return SeedReport(contracts=report, pdfs_written=pdfs_written, admin_created=admin_created, dev_token=token, dev_token_file=token_path)

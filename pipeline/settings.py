@@ -139,6 +139,36 @@ def _request_rules(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(rules)
 
 
+def _limits(name: str, raw: str) -> str:
+    """A rate limit in the limits library's notation ('3000 per minute;50 per second'), checked."""
+    value = raw.strip()
+    if value.lower() in ("off", "none", "0"):
+        return ""
+    if value:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be limits like '3000 per minute' or '50/second;1000/hour'; got {raw!r}") from None
+    return value
+
+
+def _networks(name: str, raw: str) -> tuple[str, ...]:
+    """'127.0.0.1, 10.0.0.0/8' -> ('127.0.0.1/32', '10.0.0.0/8'), checked."""
+    import ipaddress
+
+    networks = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name} entries must be IP addresses or networks (10.0.0.0/8); got {entry!r}") from None
+    return tuple(networks)
+
+
 def _provider_limits(name: str, raw: str) -> tuple[tuple[str, int], ...]:
     """'openai=3000, anthropic=1000' -> (('openai', 3000), ('anthropic', 1000))."""
     limits = []
@@ -244,6 +274,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("EXTERNAL_RDB_RETRIES", "2", _int(0, 10), "retries of the external contract source after a 5xx or connection error"),
     # seed
     Var("ADMIN_EMAIL", "admin@example.com", _text, "e-mail of the admin user created by `flask seed`"),
+    # sign-in and abuse limits
+    Var("API_TOKEN_EXPIRES_DAYS", "90", _int(0, 3650), "days a new API token lives unless its creator says otherwise (0: no expiry)"),
+    Var("RATE_LIMIT_PER_IDENTITY", "3000 per minute", _limits, "requests one signed-in user (or one anonymous client address) may make, e.g. 3000 per minute;50 per second (off: no limit)"),
+    Var("RATE_LIMIT_SIGN_IN_FAILURES", "20 per minute", _limits, "failed sign-ins (bad, expired or revoked credentials) allowed per client address before 429 (off: no limit)"),
+    Var("RATE_LIMIT_STORAGE_URL", "", _text, "where request counters live (a limits storage URL); empty: REDIS_URL, else this process's memory"),
+    Var("METRICS_ALLOW_FROM", "", _networks, "client addresses or networks (127.0.0.1, 10.0.0.0/8) that may read /metrics without a token, e.g. the Prometheus server"),
 )
 
 
@@ -311,6 +347,11 @@ class Settings:
     external_rdb_timeout: int
     external_rdb_retries: int
     admin_email: str
+    api_token_expires_days: int
+    rate_limit_per_identity: str
+    rate_limit_sign_in_failures: str
+    rate_limit_storage_url: str
+    metrics_allow_from: tuple[str, ...]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -429,6 +470,7 @@ _GROUPS = {
     "LLM_PROVIDER": "LLM providers",
     "EXTERNAL_RDB_API_URL": "External contract source",
     "ADMIN_EMAIL": "Seed",
+    "API_TOKEN_EXPIRES_DAYS": "Sign-in and abuse limits",
 }
 
 

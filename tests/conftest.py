@@ -31,6 +31,9 @@ os.environ.update(
         "CELERY_BROKER_URL": TEST_REDIS_URL,
         "DATA_DIR": _DATA_DIR,
         "LLM_PROVIDER": "local",
+        # Tests fire requests far faster than any person; the limits have tests of their own.
+        "RATE_LIMIT_PER_IDENTITY": "off",
+        "RATE_LIMIT_SIGN_IN_FAILURES": "1000 per second",
         # boto3 must never look for real credentials or instance metadata.
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -43,7 +46,15 @@ for _name in ("PDF_DIR", "S3_BUCKET", "S3_ENDPOINT_URL", "EXTERNAL_RDB_API_URL")
     os.environ.pop(_name, None)
 
 from tests.support import database as dbsupport  # noqa: E402
+from tests.support.auth import SignedInClient  # noqa: E402
 from tests.support.worker import WorkerProcess  # noqa: E402
+
+
+# Every Flask test client signs in (as a test admin unless a test says otherwise): the API refuses
+# anonymous calls.
+import flask  # noqa: E402
+
+flask.Flask.test_client_class = SignedInClient
 
 
 @pytest.fixture(scope="session")

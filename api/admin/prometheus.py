@@ -19,9 +19,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from api import db as api_db
+from api.auth import roles
 from api.current import settings
 from pipeline import metrics
 from pipeline.cache import get_cache
+from pipeline.identity.roles import METRICS_READERS
 
 blp = Blueprint("prometheus", __name__, description="Metrics for Prometheus.")
 
@@ -106,6 +108,7 @@ def exposition(figures: dict[str, Any]) -> bytes:
 
 @blp.route("/metrics")
 class PrometheusMetrics(MethodView):
+    @roles(*METRICS_READERS, metrics_allow_list=True)
     @blp.response(200, description="The metrics in Prometheus' text format 0.0.4.", content_type="text/plain")
     def get(self):
         """Metrics for Prometheus

@@ -1,6 +1,6 @@
 """Admin: manage users (soft delete), read the service's metrics.
 
-No authentication yet: these paths belong behind the operators' network until it arrives.
+Users are for admins only; metrics for operators, auditors and admins.
 """
 
 from __future__ import annotations
@@ -9,11 +9,19 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
-from api.admin.schemas import MetricsSchema, UserCreateSchema, UserListArgsSchema, UserSchema, UserUpdateSchema
+from api.admin.schemas import (
+    MetricsSchema,
+    UserCreateSchema,
+    UserListArgsSchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from api.auth import roles
 from api.contracts.resources import parse_id
 from api.current import settings
 from pipeline import metrics, users
 from pipeline.cache import get_cache
+from pipeline.identity.roles import ADMINS, METRICS_READERS
 
 blp = Blueprint("admin", __name__, description="Users and metrics, for administrators.")
 
@@ -33,6 +41,7 @@ EXAMPLE_USER = {
 
 @blp.route("/users")
 class Users(MethodView):
+    @roles(*ADMINS)
     @blp.arguments(UserCreateSchema, example={"email": "maria.lopez@example.com", "username": "mlopez", "full_name": "Maria Lopez", "role": "agent"})
     @blp.response(201, UserSchema, example=EXAMPLE_USER)
     @blp.alt_response(409, description="A user (deleted ones included) already has this e-mail or username; `details` names the field.")
@@ -46,6 +55,7 @@ class Users(MethodView):
         user = users.create(session=api_db.session(), **body)
         return users.as_dict(user)
 
+    @roles(*ADMINS)
     @blp.arguments(UserListArgsSchema, location="query")
     @blp.response(200, UserSchema(many=True))
     @blp.paginate(page_size=50, max_page_size=200)
@@ -69,6 +79,7 @@ class Users(MethodView):
 
 @blp.route("/users/<user_id>")
 class UserById(MethodView):
+    @roles(*ADMINS)
     @blp.response(200, UserSchema, example=EXAMPLE_USER)
     @blp.alt_response(404, description="No user has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")
@@ -79,6 +90,7 @@ class UserById(MethodView):
         """
         return users.as_dict(users.get_or_raise(session=api_db.session(), user_id=parse_id(user_id, "user_id")))
 
+    @roles(*ADMINS)
     @blp.arguments(UserUpdateSchema, example={"role": "operator", "is_active": True})
     @blp.response(200, UserSchema, example=EXAMPLE_USER)
     @blp.alt_response(404, description="No user has this id.")
@@ -94,6 +106,7 @@ class UserById(MethodView):
         user = users.get_or_raise(session=session, user_id=parse_id(user_id, "user_id"))
         return users.as_dict(users.update(session=session, user=user, changes=body))
 
+    @roles(*ADMINS)
     @blp.response(204)
     @blp.alt_response(404, description="No user has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")
@@ -109,6 +122,7 @@ class UserById(MethodView):
 
 @blp.route("/metrics")
 class Metrics(MethodView):
+    @roles(*METRICS_READERS)
     @blp.response(200, MetricsSchema)
     def get(self):
         """Read the service's metrics

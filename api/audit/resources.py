@@ -7,9 +7,11 @@ from flask_smorest import Blueprint
 
 from api import db as api_db
 from api.audit.schemas import AuditEventSchema, TrailQuerySchema
+from api.auth import roles
 from api.contracts.resources import parse_id
 from api.middleware import audit_without_subject
 from pipeline import audit
+from pipeline.identity.roles import AUDITORS
 
 blp = Blueprint("audit", __name__, description="The append-only audit trail of contracts and extractions.")
 # Reading a trail is audited, but not onto the trail it reads (page 2 must not shift under the reader).
@@ -40,6 +42,7 @@ def _answer(events, total, pagination_parameters):
 
 @blp.route("/contract/<contract_id>")
 class ContractTrail(MethodView):
+    @roles(*AUDITORS)
     @blp.arguments(TrailQuerySchema, location="query")
     @blp.response(200, AuditEventSchema(many=True), example=EXAMPLE_TRAIL)
     @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
@@ -65,6 +68,7 @@ class ContractTrail(MethodView):
 
 @blp.route("/extraction/<extraction_id>")
 class ExtractionTrail(MethodView):
+    @roles(*AUDITORS)
     @blp.arguments(TrailQuerySchema, location="query")
     @blp.response(200, AuditEventSchema(many=True), example=EXAMPLE_TRAIL)
     @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)

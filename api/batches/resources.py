@@ -6,10 +6,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
-from api.batches.schemas import EXAMPLE_BATCH, BatchAcceptedSchema, BatchSchema, CreateBatchSchema
+from api.auth import roles
+from api.batches.schemas import (
+    EXAMPLE_BATCH,
+    BatchAcceptedSchema,
+    BatchSchema,
+    CreateBatchSchema,
+)
 from api.contracts.resources import parse_id
 from api.current import settings
 from pipeline import batches, db
+from pipeline.identity.roles import OPERATORS
 from pipeline.logs import get_request_id
 
 blp = Blueprint("batches", __name__, description="Bulk extraction: one background job per contract on the bulk queue.")
@@ -17,6 +24,7 @@ blp = Blueprint("batches", __name__, description="Bulk extraction: one backgroun
 
 @blp.route("")
 class Batches(MethodView):
+    @roles(*OPERATORS)
     @blp.arguments(CreateBatchSchema, example={"all_unextracted": True})
     @blp.response(202, BatchAcceptedSchema, example={**EXAMPLE_BATCH, "status": "running", "queued": 4980, "running": 0, "succeeded": 0, "failed": 0, "done": 0, "percent": 0.0, "location": "/api/v1/batches/7c1e4b2a-3d5f-4e6a-9b8c-0d1e2f3a4b5c"},
                   headers={"Location": {"description": "the batch to follow", "schema": {"type": "string"}}})
@@ -52,6 +60,7 @@ class Batches(MethodView):
 
 @blp.route("/<batch_id>")
 class BatchById(MethodView):
+    @roles(*OPERATORS)
     @blp.response(200, BatchSchema, example=EXAMPLE_BATCH)
     @blp.alt_response(404, description="No batch has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")

@@ -6,11 +6,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
+from api.auth import roles
 from api.chat.schemas import ChatAcceptedSchema, ChatRequestSchema, SessionSchema
 from api.contracts.resources import parse_id
 from api.current import settings
 from pipeline import job_status
 from pipeline.chat import service
+from pipeline.identity.roles import AGENTS
 from pipeline.logs import get_request_id
 
 blp = Blueprint("chat", __name__, description="Ask questions about a contract; answers cite the passages they use.")
@@ -27,6 +29,7 @@ EXAMPLE_RESULT = {
 
 @blp.route("")
 class Chat(MethodView):
+    @roles(*AGENTS)
     @blp.arguments(ChatRequestSchema, example={"message": "What is the cancellation fee?", "contract_id": "0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11"})
     @blp.response(202, ChatAcceptedSchema, headers={"Location": {"description": "the job to poll", "schema": {"type": "string"}}})
     @blp.alt_response(404, description="No such contract or chat session.")
@@ -62,6 +65,7 @@ class Chat(MethodView):
 
 @blp.route("/sessions/<session_id>")
 class ChatSession(MethodView):
+    @roles(*AGENTS)
     @blp.response(200, SessionSchema, example={
         "session_id": "7a4e1c2b-5d6f-4a8b-9c0d-1e2f3a4b5c6d", "contract_id": "0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11",
         "messages": [

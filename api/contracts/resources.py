@@ -9,11 +9,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
+from api.auth import roles
 from api.contracts.schemas import ContractDetailSchema, ContractSchema, SearchSchema
 from api.current import settings
 from pipeline import audit, contracts, documents
 from pipeline.cache import get_cache
 from pipeline.errors import AppError, ValidationFailed
+from pipeline.identity.roles import AGENTS
 from pipeline.sources import get_source
 
 blp = Blueprint("contracts", __name__, description="Find a customer's GAP contract and read it.")
@@ -56,6 +58,7 @@ def parse_id(raw: str, name: str = "contract_id") -> uuid.UUID:
 
 @blp.route("/search")
 class Search(MethodView):
+    @roles(*AGENTS)
     @blp.arguments(SearchSchema, example={"account_number": "4350948342"})
     @blp.response(200, ContractSchema, example=EXAMPLE_CONTRACT, headers={"X-Cache": {"description": "hit when answered from the cache", "schema": {"type": "string", "enum": ["hit", "miss"]}}})
     @blp.alt_response(404, description="No contract with this account number in the database or the contract source.")
@@ -87,6 +90,7 @@ class Search(MethodView):
 
 @blp.route("/<contract_id>")
 class ContractById(MethodView):
+    @roles(*AGENTS)
     @blp.response(200, ContractDetailSchema, example={**EXAMPLE_CONTRACT, "document_text": "GAP WAIVER ADDENDUM ..."})
     @blp.alt_response(404, description="No contract has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")
@@ -104,6 +108,7 @@ class ContractById(MethodView):
 
 @blp.route("/<contract_id>/pdf")
 class ContractPdf(MethodView):
+    @roles(*AGENTS)
     @blp.response(200, description="The PDF (`application/pdf`); `Range` requests get 206 with the part asked for.", content_type="application/pdf")
     @blp.alt_response(206, description="Partial content, for a `Range` request.")
     @blp.alt_response(304, description="Not modified (`If-None-Match` matched the ETag).")

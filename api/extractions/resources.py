@@ -7,12 +7,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
+from api import auth
+from api.auth import roles
 from api.contracts.resources import parse_id
 from api.current import settings
-from api.extractions.schemas import CreateSchema, ExtractionSchema, SubmitSchema, SubmittedSchema
+from api.extractions.schemas import (
+    CreateSchema,
+    ExtractionSchema,
+    SubmitSchema,
+    SubmittedSchema,
+)
 from api.jobs.schemas import JobAcceptedSchema
 from pipeline import audit, extraction, job_status, review
 from pipeline.cache import get_cache
+from pipeline.identity.roles import AGENTS
 from pipeline.logs import get_request_id
 
 blp = Blueprint("extractions", __name__, description="Extract the GAP premium, refund method and cancellation fee from a contract.")
@@ -28,6 +36,7 @@ FIELD_EXAMPLE = {
 
 @blp.route("/create")
 class Create(MethodView):
+    @roles(*AGENTS)
     @blp.arguments(CreateSchema, example={"contract_id": "0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11"})
     @blp.response(202, JobAcceptedSchema, headers={"Location": {"description": "the job to poll", "schema": {"type": "string"}}})
     @blp.alt_response(200, schema=ExtractionSchema, description="The contract already has an extraction: here it is, no job started.")
@@ -54,6 +63,7 @@ class Create(MethodView):
 
 @blp.route("/<extraction_id>")
 class ExtractionById(MethodView):
+    @roles(*AGENTS)
     @blp.response(200, ExtractionSchema, example={
         "extraction_id": "5d1f9a3e-8b7c-4e2a-9f1d-3c2b1a0e9d8c", "contract_id": "0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11",
         "status": "pending",
@@ -84,6 +94,7 @@ class ExtractionById(MethodView):
 
 @blp.route("/<extraction_id>/submit")
 class Submit(MethodView):
+    @roles(*AGENTS)
     @blp.arguments(SubmitSchema, example={
         "corrections": [{"field_name": "cancellation_fee", "corrected_value": "$75", "correction_reason": "The fee is $75 in section 4."}],
         "notes": "Checked against the signed addendum.",
@@ -109,5 +120,6 @@ class Submit(MethodView):
             corrections=body["corrections"],
             notes=body.get("notes"),
             cache=get_cache(s),
+            user_id=auth.current_user_id(),
         )
         return {**extraction.detail(session=session, extraction=approved, settings=s), "corrections": review.corrections_view(corrections)}

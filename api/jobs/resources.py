@@ -13,12 +13,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
+from api.auth import roles
 from api.contracts.resources import parse_id
 from api.current import settings
 from api.jobs.schemas import EXAMPLE_JOB, JobSchema
 from models import Job
 from pipeline import db, job_status, jobs
 from pipeline.cache import RedisCache, get_cache
+from pipeline.identity.roles import JOB_READERS
 from pipeline.settings import Settings
 
 blp = Blueprint("jobs", __name__, description="Background jobs (extraction, chat): poll or subscribe.")
@@ -41,6 +43,7 @@ def current_state(settings: Settings, job_id: uuid.UUID) -> dict[str, Any] | Non
 
 @blp.route("/<job_id>")
 class JobById(MethodView):
+    @roles(*JOB_READERS)
     @blp.response(200, JobSchema, example=EXAMPLE_JOB)
     @blp.alt_response(404, description="No job has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")
@@ -96,6 +99,7 @@ def _follow(settings: Settings, job_id: uuid.UUID) -> Iterator[str]:
 
 @blp.route("/<job_id>/events")
 class JobEvents(MethodView):
+    @roles(*JOB_READERS)
     @blp.response(200, description="`text/event-stream`: an `event: status` with the job (as in `GET /jobs/{id}`) now and at every change, until it succeeds or fails; comments keep the connection alive.", content_type="text/event-stream")
     @blp.alt_response(404, description="No job has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")

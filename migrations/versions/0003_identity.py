@@ -6,7 +6,7 @@ Create Date: 2026-12-02
 
 Every request now names its user: by an OpenID Connect token from the lender's identity provider
 or by an API token, whose SHA-256 hash is kept here. A read-only ``auditor`` role joins agent,
-operator and admin.
+operator and admin. A job keeps who asked for it, so the worker acts in their name.
 """
 
 from __future__ import annotations
@@ -47,9 +47,15 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(op.f("ck_users_role"), _roles("agent", "operator", "auditor", "admin"))
+    with op.batch_alter_table("jobs") as batch_op:
+        batch_op.add_column(sa.Column('requested_by', sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(op.f('fk_jobs_requested_by_users'), 'users', ['requested_by'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch_op:
+        batch_op.drop_constraint(op.f('fk_jobs_requested_by_users'), type_="foreignkey")
+        batch_op.drop_column('requested_by')
     op.execute("UPDATE users SET role = 'agent' WHERE role = 'auditor'")
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")

@@ -37,6 +37,7 @@ from pipeline.chat.accounts import find_account_numbers
 from pipeline.errors import AppError, NotFound
 from pipeline.formatting import money
 from pipeline.grounding import locate
+from pipeline.logs import get_user_id
 from pipeline.providers.base import FIELD_NAMES, ChatOutput, ChatRequest, ChatTurn
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
 from pipeline.review import REVIEWER_SOURCE
@@ -108,7 +109,7 @@ def ask(
             # Explicit, increasing timestamps: the order of the turns is the order of the rows.
             new_rows.append(ChatMessage(
                 session_id=chat.session_id, contract_id=chat.contract_id, role=turn["role"], content=turn["content"],
-                created_at=now - timedelta(microseconds=len(history) - index),
+                user_id=get_user_id() if turn["role"] == "user" else None, created_at=now - timedelta(microseconds=len(history) - index),
             ))
 
     # Registered before the job's own after-commit send, so the session holds the question by
@@ -122,7 +123,7 @@ def ask(
         payload["provider"] = provider
     job = jobs.create(session=session, kind="chat", queue="interactive", contract_id=chat.contract_id, payload=payload, request_id=request_id)
     new_rows.append(ChatMessage(
-        id=message_id, session_id=chat.session_id, contract_id=chat.contract_id, job_id=job.id, role="user", content=message, created_at=now,
+        id=message_id, session_id=chat.session_id, contract_id=chat.contract_id, job_id=job.id, role="user", content=message, user_id=get_user_id(), created_at=now,
     ))
     session.add_all(new_rows)
     session.flush()
@@ -244,7 +245,7 @@ def run(job: Job) -> jobs.Completion:
     def write(session: Session) -> None:
         row = ChatMessage(
             id=answer_id, session_id=session_id, contract_id=contract.id if contract else None, job_id=job.id,
-            role="assistant", content=reply, sources=sources,
+            role="assistant", content=reply, sources=sources, user_id=job.requested_by,
         )
         session.add(row)
         session.flush()

@@ -27,8 +27,15 @@ _CONFIGURED = (
 
 
 
+_TOKEN = {}
+
+
+def _auth():
+    return {"Authorization": f"Bearer {_TOKEN['value']}"} if _TOKEN.get("value") else {}
+
+
 def _post(url, body):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **_auth()})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -36,9 +43,9 @@ def _post(url, body):
         return exc.code, json.loads(exc.read())
 
 
-def _get(url):
+def _get(url, signed_in=True):
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=_auth() if signed_in else {}), timeout=5) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -57,8 +64,13 @@ def running(tmp_path):
     try:
         wait_for(lambda: _get(base + "/health")[0] == 200 or proc.poll() is not None, timeout=120, what="make run to serve /health")
         assert proc.poll() is None, Path(log.name).read_text()[-4000:]
+        # make run prints the development token and where it is kept, as a new user reads it.
+        token_file = tmp_path / "var" / "dev-token"
+        _TOKEN["value"] = token_file.read_text().strip()
+        wait_for(lambda: _TOKEN["value"] in Path(log.name).read_text(), timeout=30, what="make run to print the token")
         yield base, tmp_path / "var", env, Path(log.name)
     finally:
+        _TOKEN.clear()
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
@@ -75,6 +87,11 @@ def test_make_run_serves_the_embedded_default(running):
 
     status, body = _get(base + "/docs")
     assert status == 200 and b"swagger-ui" in body
+
+    status, body = _get(base + "/ready", signed_in=False)
+    assert status == 200 and json.loads(body)["checks"]["database"] == {"ok": True}  # no details for anyone
+    status, body = _get(base + "/api/v1/contracts/search", signed_in=False)
+    assert status == 401, body
 
     status, body = _get(base + "/ready")
     checks = json.loads(body)["checks"]

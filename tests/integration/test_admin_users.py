@@ -19,8 +19,9 @@ def _create(client, **values):
 
 
 def _user_count(session_factory) -> int:
+    """Users other than the tests' signed-in admin."""
     with session_factory() as session:
-        return session.scalar(select(func.count()).select_from(User))
+        return session.scalar(select(func.count()).select_from(User).where(User.email.not_like("test-admin-%")))
 
 
 def _admin_events(session_factory) -> list[dict]:
@@ -124,25 +125,26 @@ def test_get_one_user_and_unknown_or_malformed_ids(client):
 
 
 def test_list_is_paginated_oldest_first_and_hides_deleted_users(client):
+    me = client.get("/api/v1/me").get_json()["user_id"]  # the signed-in admin is the oldest user
     ids = [_create(client, email=f"user{n}@example.com", username=f"user{n}", role="admin" if n == 4 else "agent").get_json()["user_id"] for n in range(5)]
     assert client.delete(f"{USERS}/{ids[1]}").status_code == 204
 
     first = client.get(f"{USERS}?page=1&page_size=2")
     assert first.status_code == 200
-    assert [u["user_id"] for u in first.get_json()] == [ids[0], ids[2]]
+    assert [u["user_id"] for u in first.get_json()] == [me, ids[0]]
     pagination = json.loads(first.headers["X-Pagination"])
-    assert pagination["total"] == 4 and pagination["total_pages"] == 2 and pagination["next_page"] == 2
+    assert pagination["total"] == 5 and pagination["total_pages"] == 3 and pagination["next_page"] == 2
 
     second = client.get(f"{USERS}?page=2&page_size=2")
-    assert [u["user_id"] for u in second.get_json()] == [ids[3], ids[4]]
+    assert [u["user_id"] for u in second.get_json()] == [ids[2], ids[3]]
 
     everyone = client.get(f"{USERS}?include_deleted=true&page_size=10")
-    assert [u["user_id"] for u in everyone.get_json()] == ids
-    assert json.loads(everyone.headers["X-Pagination"])["total"] == 5
-    assert [u["deleted_at"] is not None for u in everyone.get_json()] == [False, True, False, False, False]
+    assert [u["user_id"] for u in everyone.get_json()] == [me, *ids]
+    assert json.loads(everyone.headers["X-Pagination"])["total"] == 6
+    assert [u["deleted_at"] is not None for u in everyone.get_json()] == [False, False, True, False, False, False]
 
     admins = client.get(f"{USERS}?role=admin")
-    assert [u["user_id"] for u in admins.get_json()] == [ids[4]]
+    assert [u["user_id"] for u in admins.get_json()] == [me, ids[4]]
 
 
 @pytest.mark.parametrize("query", ["page=0", "page_size=1000", "role=king", "include_deleted=perhaps", "page=x"])
@@ -227,7 +229,7 @@ def test_delete_is_soft_idempotent_and_audited_once(client, session_factory):
         assert stored is not None and stored.deleted_at is not None and stored.is_active is False
     shown = client.get(f"{USERS}/{user_id}").get_json()
     assert shown["deleted_at"] is not None and shown["is_active"] is False
-    assert client.get(USERS).get_json() == []
+    assert [u["user_id"] for u in client.get(USERS).get_json()] == [client.get("/api/v1/me").get_json()["user_id"]]
 
     assert client.delete(f"{USERS}/{user_id}").status_code == 204
     assert [e["action"] for e in _admin_events(session_factory)] == ["user_created", "user_deleted"]

@@ -7,9 +7,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from api import db as api_db
+from api.auth import roles
 from models import AuditEvent
 from pipeline import audit
 from pipeline.errors import Conflict
+from pipeline.identity.roles import ROLES
 
 ERROR_KEYS = {"status", "code", "message", "request_id"}
 
@@ -24,6 +26,7 @@ def _probe_blueprint():
 
     @blp.route("/echo")
     class Echo(MethodView):
+        @roles(*ROLES)
         @blp.arguments(EchoSchema)
         @blp.response(200, EchoSchema)
         def post(self, body):
@@ -31,6 +34,7 @@ def _probe_blueprint():
 
     @blp.route("/write-then-conflict")
     class WriteThenConflict(MethodView):
+        @roles(*ROLES)
         def post(self):
             audit.record(session=api_db.session(), event_type="admin", data={"probe": True})
             api_db.session().flush()
@@ -38,12 +42,14 @@ def _probe_blueprint():
 
     @blp.route("/write")
     class Write(MethodView):
+        @roles(*ROLES)
         def post(self):
             audit.record(session=api_db.session(), event_type="admin", data={"probe": True})
             return {"ok": True}
 
     @blp.route("/boom")
     class Boom(MethodView):
+        @roles(*ROLES)
         def get(self):
             raise RuntimeError("secret internals")
 

@@ -24,7 +24,9 @@ def _events(pubsub) -> list[dict]:
         body = envelope["body"]
         if envelope.get("properties", {}).get("body_encoding") == "base64":
             body = base64.b64decode(body)
-        found.append(json.loads(body))
+        decoded = json.loads(body)
+        # Workers may publish events grouped in a list (Celery's event groups).
+        found.extend(decoded if isinstance(decoded, list) else [decoded])
     return found
 
 

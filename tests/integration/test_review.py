@@ -66,7 +66,8 @@ def test_approve_without_corrections(client, session_factory):
     response = _submit(client, extraction_id, {"notes": "  Checked against the signed addendum. "})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert body["status"] == "approved" and body["approved_at"] and body["approved_by"] is None
+    me = uuid.UUID(client.get("/api/v1/me").get_json()["user_id"])
+    assert body["status"] == "approved" and body["approved_at"] and body["approved_by"] == str(me)
     assert body["notes"] == "Checked against the signed addendum."
     assert body["corrections"] == []
     assert body["fields"]["gap_insurance_premium"]["value"] == "795.00"
@@ -74,13 +75,13 @@ def test_approve_without_corrections(client, session_factory):
 
     after, corrections, _ = _snapshot(session_factory, extraction_id)
     assert corrections == 0
-    assert after["status"] == "approved" and after["approved_at"] is not None and after["approved_by"] is None
+    assert after["status"] == "approved" and after["approved_at"] is not None and after["approved_by"] == me
     unchanged = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee", "flags",
                  "cancellation_fee_confidence", "cancellation_fee_source", "cancellation_fee_start")
     assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
 
     [event] = _events(session_factory, "approve")
-    assert (event.contract_id, event.extraction_id, event.user_id) == (contract_id, extraction_id, None)
+    assert (event.contract_id, event.extraction_id, event.user_id) == (contract_id, extraction_id, me)
     assert event.event_data == {"corrections": [], "confirmed": [], "notes": "Checked against the signed addendum."}
     assert event.request_id == response.headers["X-Request-ID"]
     assert [e["event_type"] for e in body["audit_trail"]] == ["approve"]
@@ -97,6 +98,7 @@ def test_approve_with_several_corrections(client, session_factory):
     })
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
+    me = uuid.UUID(client.get("/api/v1/me").get_json()["user_id"])
     fields = body["fields"]
     assert {name: f["value"] for name, f in fields.items()} == {
         "gap_insurance_premium": "1095.00", "refund_calculation_method": "rule_of_78", "cancellation_fee": "75.00",
@@ -119,9 +121,9 @@ def test_approve_with_several_corrections(client, session_factory):
         assert extraction.flags is None
         rows = session.scalars(select(Correction).order_by(Correction.field_name)).all()
         assert [(r.field_name, r.original_value, r.corrected_value, r.corrected_by) for r in rows] == [
-            ("cancellation_fee", "50.00", "75.00", None),
-            ("gap_insurance_premium", "795.00", "1095.00", None),
-            ("refund_calculation_method", "pro_rata", "rule_of_78", None),
+            ("cancellation_fee", "50.00", "75.00", me),
+            ("gap_insurance_premium", "795.00", "1095.00", me),
+            ("refund_calculation_method", "pro_rata", "rule_of_78", me),
         ]
         assert all(r.extraction_id == extraction_id and r.created_at is not None for r in rows)
 

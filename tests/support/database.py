@@ -32,6 +32,20 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
+_generation = {"value": 0}
+
+
+def generation() -> int:
+    """How many times the test database was emptied (a cache of rows made for tests checks it)."""
+    return _generation["value"]
+
+
+def unique_suffix() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:10]
+
+
 def truncate_all(url: str) -> None:
     """Empty every table. The append-only triggers on audit_events are bypassed the only way the
     database allows: replica mode, which needs a superuser (the test role is one)."""
@@ -50,3 +64,4 @@ def truncate_all(url: str) -> None:
             if getattr(exc.orig, "pgcode", None) != "40P01" or attempt == 4:
                 raise
     engine.dispose()
+    _generation["value"] += 1

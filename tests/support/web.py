@@ -40,12 +40,18 @@ class WebServer:
         except OSError:
             return False
 
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
-        """(status, JSON body) of one request on a fresh connection."""
+    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict | None]:
+        """(status, JSON body) of one request on a fresh connection, signed in with ``token``
+        (default: the tests' admin; /health needs none)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             data = json.dumps(body).encode() if body is not None else None
-            conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+            headers = {"Content-Type": "application/json"} if data else {}
+            if path != "/health":
+                from tests.support.auth import default_token
+
+                headers["Authorization"] = f"Bearer {token or default_token()}"
+            conn.request(method, path, body=data, headers=headers)
             response = conn.getresponse()
             raw = response.read()
             return response.status, json.loads(raw) if raw else None

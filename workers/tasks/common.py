@@ -18,6 +18,7 @@ from models import Job
 from pipeline import db, job_status, jobs
 from pipeline.cache import get_cache
 from pipeline.errors import AppError
+from pipeline.logs import user_id_var
 from pipeline.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,15 @@ def execute_job(job_id: str) -> dict[str, Any] | None:
     if job is None:
         logger.info("job already claimed or finished; nothing to do", extra={"job_id": job_id})
         return None
+    # The job acts for whoever asked for it: its logs, audit events and the jobs it creates name them.
+    user_token = user_id_var.set(str(job.requested_by) if job.requested_by else None)
+    try:
+        return _run_claimed(settings, key, job_id, job, prepared)
+    finally:
+        user_id_var.reset(user_token)
+
+
+def _run_claimed(settings, key: uuid.UUID, job_id: str, job: Job, prepared: Any) -> dict[str, Any] | None:  # noqa: ANN001 - Settings
     _mirror(job)
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind, "attempt": job.attempts})
     try:
