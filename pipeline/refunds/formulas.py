@@ -17,9 +17,8 @@ Conventions (the numbers an auditor recomputes):
   used everything.
 - **Free look**: a cancellation with ``days_used <= N`` is within an N-day free look (day N is
   still in, day N+1 is out), as the statutes word it ("within 30 days after", "not later than the
-  30th day after": Wis. Stat. § 218.0148(5)(c), Tex. Fin. Code § 354.007(c)). N is the longer of
-  the state's minimum and ``free_look_default_days`` (the lender's own period, setting
-  REFUND_FREE_LOOK_DAYS): a state minimum is a floor, and a contract may give more. Within it and
+  30th day after": Wis. Stat. § 218.0148(5)(c), Tex. Fin. Code § 354.007(c)). N is the state's
+  minimum where its rule sets one, else ``free_look_default_days`` (setting REFUND_FREE_LOOK_DAYS). Within it and
   with no claim paid, the whole premium comes back and no fee is charged.
 - **Months used** (rule of 78, short-rate tables, actuarial): the whole months elapsed from the
   start (month k ends on start + k months), plus one for a month that has started, capped at the
@@ -506,8 +505,10 @@ class _Builder:
 
 
 def _free_look(quote: _Builder, rule: StateRule | None, default_days: int) -> int:
+    """The state rule's free-look minimum where the state sets one, else the lender's default
+    (REFUND_FREE_LOOK_DAYS)."""
     state_rule = rule.free_look_days if rule is not None else None
-    if state_rule is not None and state_rule.value >= default_days:
+    if state_rule is not None:
         quote.added("free_look_days", state_rule.value, "state_rule", **state_rule.citation.as_dict())
         quote.step(
             f"The free-look period is {state_rule.value} days, the {rule.name} minimum "
@@ -515,11 +516,7 @@ def _free_look(quote: _Builder, rule: StateRule | None, default_days: int) -> in
             f"{state_rule.value} days",
         )
         return state_rule.value
-    extra: dict[str, Any] = {"setting": "REFUND_FREE_LOOK_DAYS"}
-    if state_rule is not None:
-        extra["state_minimum"] = state_rule.value
-        extra.update(state_rule.citation.as_dict())
-    quote.added("free_look_days", default_days, "default", **extra)
+    quote.added("free_look_days", default_days, "default", setting="REFUND_FREE_LOOK_DAYS")
     quote.step(f"The free-look period is {default_days} days (the lender's default).", f"{default_days} days")
     return default_days
 

@@ -186,13 +186,14 @@ def test_day_thirty_one_is_out():
     assert (result.reason_code, result.gross_refund, result.refund) == ("unearned_refund", D("781.51"), D("731.51"))
 
 
-def test_the_free_look_is_the_longer_of_the_state_minimum_and_the_default():
-    # New Jersey's minimum is 30; a lender default of 45 days keeps day 40 in the free look.
-    assert quote(state="NJ", free_look_default_days=45, cancellation_date=date(2024, 2, 24)).reason_code == "free_look"
-    # A default shorter than the state's minimum cannot shorten it: day 25 is in, from the statute.
+def test_the_free_look_is_the_state_minimum_where_there_is_one_else_the_default():
+    # New Jersey's minimum is 30 days: it is the period, whatever the lender's default says.
+    assert quote(state="NJ", free_look_default_days=45, cancellation_date=date(2024, 2, 24)).reason_code == "unearned_refund"
     result = quote(state="NJ", free_look_default_days=10, cancellation_date=date(2024, 2, 9))
     assert result.reason_code == "free_look" and result.inputs["free_look_days"]["source"] == "state_rule"
+    # No state rule: the default (REFUND_FREE_LOOK_DAYS) decides, in both directions.
     assert quote(free_look_default_days=10, cancellation_date=date(2024, 2, 9)).reason_code == "unearned_refund"
+    assert quote(free_look_default_days=45, cancellation_date=date(2024, 2, 24)).reason_code == "free_look"
 
 
 # --- not eligible, and special reasons ------------------------------------------------------------
