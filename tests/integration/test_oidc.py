@@ -253,6 +253,50 @@ def test_looks_like_jwt():
     assert not oidc.looks_like_jwt("a b.c.d")
 
 
+def test_an_rsa_key_shorter_than_2048_bits_is_not_trusted(idp):
+    weak = idp.add_key("RSA", bits=1024)
+    assert _refused(_verifier(idp), idp.token(weak)) == "unusable_key"
+
+
+def test_only_signing_keys_of_the_right_curve_are_used(idp):
+    enc = idp.add_key("RSA")
+    idp.withdraw(enc)
+    idp.jwks_extra = ["garbage", {"no": "kty"}, {**enc.public_jwk(), "use": "enc"}]
+    ec_key = idp.add_key("EC")
+    verifier = _verifier(idp)
+    assert verifier.verify(idp.token()).subject == "user-1"
+    # An encryption key is not a signing key: as if unpublished.
+    assert _refused(verifier, idp.token(enc)) == "unknown_key"
+    # A P-256 key does not verify ES384, whatever the token says.
+    es384 = _assemble({"alg": "ES384", "kid": ec_key.kid}, idp.claims(), lambda _: b"\x01" * 96)
+    assert _refused(verifier, es384) == "key_mismatch"
+
+
+def test_a_token_without_kid_uses_the_only_key_that_fits(idp):
+    no_kid = jwt.encode(idp.claims(), idp.key.private_key, algorithm="RS256")
+    assert _verifier(idp).verify(no_kid).subject == "user-1"
+    idp.add_key("RSA")  # two RSA keys: which one is meant is no longer clear
+    assert _refused(_verifier(idp), no_kid) == "unknown_key"
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        (lambda idp: setattr(idp, "raw_jwks", b"<html>login</html>"), "not JSON"),
+        (lambda idp: setattr(idp, "raw_jwks", b"[]"), "not a JSON object"),
+        (lambda idp: setattr(idp, "raw_jwks", b'{"keys": 3}'), "no keys list"),
+        (lambda idp: setattr(idp, "raw_jwks", b" " * (oidc.MAX_DOCUMENT_BYTES + 10)), "larger than"),
+        (lambda idp: idp.discovery_extra.update(jwks_uri="http://keys.lender.example/jwks"), "not https"),
+        (lambda idp: idp.discovery_extra.update(jwks_uri=None), "missing"),
+    ],
+)
+def test_a_broken_provider_gives_provider_unavailable(idp, setup, reason):
+    setup(idp)
+    with pytest.raises(ProviderUnavailable) as caught:
+        _verifier(idp).verify(idp.token())
+    assert reason in caught.value.reason
+
+
 # --- keys: cache, rotation, the refresh floor -----------------------------------------------------
 
 

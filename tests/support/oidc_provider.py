@@ -41,9 +41,9 @@ class SigningKey:
         )
 
 
-def new_key(kind: str = "RSA", kid: str | None = None) -> SigningKey:
+def new_key(kind: str = "RSA", kid: str | None = None, *, bits: int = 2048) -> SigningKey:
     if kind == "RSA":
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     elif kind == "EC":
         private = ec.generate_private_key(ec.SECP256R1())
     elif kind == "OKP":
@@ -67,6 +67,9 @@ class LoopbackProvider:
         self.status = 200
         self.delay = 0.0
         self.discovery_issuer: str | None = None  # None: the real issuer
+        self.discovery_extra: dict[str, Any] = {}  # merged into the discovery document
+        self.jwks_extra: list[Any] = []  # more entries in the JWKS, as given
+        self.raw_jwks: bytes | None = None  # served instead of the JWKS when set
         self._lock = threading.Lock()
         owner = self
 
@@ -86,13 +89,16 @@ class LoopbackProvider:
                         "issuer": owner.discovery_issuer or owner.issuer,
                         "jwks_uri": f"{owner.issuer}/jwks",
                         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+                        **owner.discovery_extra,
                     })
                 if self.path == "/jwks":
-                    return self._send(200, {"keys": [k.public_jwk() for k in list(owner.published)]})
+                    if owner.raw_jwks is not None:
+                        return self._send(200, None, raw=owner.raw_jwks)
+                    return self._send(200, {"keys": [*owner.jwks_extra, *(k.public_jwk() for k in list(owner.published))]})
                 return self._send(404, {"error": "not found"})
 
-            def _send(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
+            def _send(self, status: int, body: Any, raw: bytes | None = None) -> None:
+                data = raw if raw is not None else json.dumps(body).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -115,8 +121,8 @@ class LoopbackProvider:
     def jwks_fetches(self) -> int:
         return self.hits["/jwks"]
 
-    def add_key(self, kind: str = "RSA", *, publish: bool = True) -> SigningKey:
-        key = new_key(kind)
+    def add_key(self, kind: str = "RSA", *, publish: bool = True, bits: int = 2048) -> SigningKey:
+        key = new_key(kind, bits=bits)
         if publish:
             self.published.append(key)
         return key
