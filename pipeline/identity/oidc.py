@@ -315,7 +315,8 @@ class OidcVerifier:
             try:
                 keys = self._refresh(seen=keys)
             except ProviderUnavailable as exc:
-                logger.warning("identity provider keys are %ds old and could not be refreshed (%s); using them", self._clock() - keys.fetched_at, exc.reason)
+                # The failed fetch itself was logged once; this happens on every token meanwhile.
+                logger.debug("identity provider keys are %ds old and could not be refreshed (%s); using them", self._clock() - keys.fetched_at, exc.reason)
         found = keys.find(kid, alg)
         if found is None:
             # Perhaps the provider rotated its keys: fetch them again (the floor permitting).
