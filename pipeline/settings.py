@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,13 @@ class ConfigError(ValueError):
 APP_ENVS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LLM_PROVIDERS = ("local", "openai", "anthropic", "bedrock", "openai_compatible")
+# The same four as models.USER_ROLES (a unit test keeps them equal; settings import no models).
+USER_ROLES = ("agent", "operator", "auditor", "admin")
+# Public-key signature algorithms PyJWT verifies. HMAC (HS*) and "none" are never accepted for
+# sign-in: an HMAC "signed" with the provider's public key would verify against that public key.
+OIDC_SIGNING_ALGORITHMS = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA",
+)
 
 
 # --- parsers: (variable name, raw text) -> value; raise ConfigError with the name ---------------
@@ -77,6 +85,58 @@ def _url(*schemes: str) -> Callable[[str, str], str]:
         return value
 
     return parse
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: the only hosts sign-in may reach over plain http."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _https_url(name: str, raw: str) -> str:
+    """An https URL, or http on a loopback host (a test provider); empty is allowed."""
+    value = _url("http", "https")(name, raw)
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ConfigError(f"{name} must use https:// (http:// only on localhost, 127.0.0.0/8 or ::1); got {_mask_url(value)!r}")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ConfigError(f"{name} must be a plain URL without credentials, query or fragment; got {_mask_url(value)!r}")
+    return value
+
+
+def _audiences(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in raw.split(",") if a.strip())
+
+
+def _signing_algorithms(name: str, raw: str) -> tuple[str, ...]:
+    known = {a.lower(): a for a in OIDC_SIGNING_ALGORITHMS}
+    algorithms: list[str] = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        if entry.lower() == "none" or entry.upper().startswith("HS"):
+            raise ConfigError(f"{name} must not list {entry!r}: sign-in accepts only public-key signatures ({', '.join(OIDC_SIGNING_ALGORITHMS)})")
+        if entry.lower() not in known:
+            raise ConfigError(f"{name} may list only {', '.join(OIDC_SIGNING_ALGORITHMS)}; got {entry!r}")
+        if known[entry.lower()] not in algorithms:
+            algorithms.append(known[entry.lower()])
+    if not algorithms:
+        raise ConfigError(f"{name} must list at least one of {', '.join(OIDC_SIGNING_ALGORITHMS)}")
+    return tuple(algorithms)
+
+
+def _optional_role(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value and value not in USER_ROLES:
+        raise ConfigError(f"{name} must be empty or one of {', '.join(USER_ROLES)}; got {raw!r}")
+    return value
 
 
 def _database_url(name: str, raw: str) -> str:
@@ -272,6 +332,16 @@ VARIABLES: tuple[Var, ...] = (
     Var("EXTERNAL_RDB_API_KEY", "", _text, "bearer token sent to the external contract source", secret=True),
     Var("EXTERNAL_RDB_TIMEOUT", "5", _int(1, 120), "seconds to wait for the external contract source"),
     Var("EXTERNAL_RDB_RETRIES", "2", _int(0, 10), "retries of the external contract source after a 5xx or connection error"),
+    # sign-in (OpenID Connect)
+    Var("OIDC_ISSUER", "", _https_url, "issuer URL of the lender's identity provider, exactly as its tokens' iss says (https://tenant.auth0.com/); empty: single sign-on off"),
+    Var("OIDC_AUDIENCE", "", _audiences, "audience a token must name (the API identifier or client id; comma-separated for several); required with OIDC_ISSUER"),
+    Var("OIDC_JWKS_URL", "", _https_url, "the provider's signing keys (JWKS); empty: jwks_uri from OIDC_ISSUER/.well-known/openid-configuration"),
+    Var("OIDC_ROLES_CLAIM", "", _text, "claim listing the user's roles (roles, a namespaced claim, or a dotted path like realm_access.roles); empty: roles are kept in the users table only"),
+    Var("OIDC_LEEWAY_SECONDS", "60", _int(0, 600), "clock skew tolerated when checking a token's exp, nbf and iat"),
+    Var("OIDC_AUTO_PROVISION_ROLE", "", _optional_role, "role given to a user created at first sign-in (agent, operator, auditor, admin); empty: identities no admin created are refused"),
+    Var("OIDC_ALGORITHMS", "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA", _signing_algorithms, "token signature algorithms accepted (public-key only: none and HS* are refused)"),
+    Var("OIDC_JWKS_MIN_REFRESH_SECONDS", "30", _int(1, 86400), "least seconds between two fetches of the provider's keys (a token with an unknown key id triggers one)"),
+    Var("OIDC_HTTP_TIMEOUT", "5", _int(1, 60), "seconds to wait for the provider's discovery document and keys"),
     # seed
     Var("ADMIN_EMAIL", "admin@example.com", _text, "e-mail of the admin user created by `flask seed`"),
     # sign-in and abuse limits
@@ -346,6 +416,15 @@ class Settings:
     external_rdb_api_key: str
     external_rdb_timeout: int
     external_rdb_retries: int
+    oidc_issuer: str
+    oidc_audience: tuple[str, ...]
+    oidc_jwks_url: str
+    oidc_roles_claim: str
+    oidc_leeway_seconds: int
+    oidc_auto_provision_role: str
+    oidc_algorithms: tuple[str, ...]
+    oidc_jwks_min_refresh_seconds: int
+    oidc_http_timeout: int
     admin_email: str
     api_token_expires_days: int
     rate_limit_per_identity: str
@@ -389,6 +468,10 @@ class Settings:
             raise ConfigError("OPENAI_COMPATIBLE_BASE_URL and OPENAI_COMPATIBLE_MODEL are required for the openai_compatible provider")
         if self.confidence_medium > self.confidence_high:
             raise ConfigError("CONFIDENCE_MEDIUM must not exceed CONFIDENCE_HIGH")
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ConfigError("OIDC_AUDIENCE is required when OIDC_ISSUER is set (a token for another application must not sign in here)")
+        if self.oidc_jwks_url and not self.oidc_issuer:
+            raise ConfigError("OIDC_JWKS_URL is set but OIDC_ISSUER is not; set OIDC_ISSUER to turn single sign-on on")
         if self.app_env == "production":
             if not self.database_url or self.database_url.startswith("sqlite"):
                 raise ConfigError("DATABASE_URL must name a PostgreSQL database when APP_ENV=production")
@@ -416,6 +499,10 @@ class Settings:
     @property
     def broker_is_filesystem(self) -> bool:
         return self.celery_broker_url.startswith("filesystem")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def broker_dir(self) -> Path:
@@ -469,6 +556,7 @@ _GROUPS = {
     "PDF_DIR": "Documents",
     "LLM_PROVIDER": "LLM providers",
     "EXTERNAL_RDB_API_URL": "External contract source",
+    "OIDC_ISSUER": "Sign-in",
     "ADMIN_EMAIL": "Seed",
     "API_TOKEN_EXPIRES_DAYS": "Sign-in and abuse limits",
 }

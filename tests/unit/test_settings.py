@@ -74,3 +74,68 @@ def test_replace_is_checked():
     s = Settings.from_env({})
     with pytest.raises(ConfigError):
         s.replace(celery_task_time_limit=10_000)
+
+
+# --- sign-in (OIDC) -----------------------------------------------------------------------------
+
+_SSO = {"OIDC_ISSUER": "https://lender.example.okta.com/oauth2/default", "OIDC_AUDIENCE": "api://refunds"}
+
+
+def test_single_sign_on_is_off_by_default_and_on_with_an_issuer():
+    assert not Settings.from_env({}).sso_enabled
+    s = Settings.from_env(_SSO)
+    assert s.sso_enabled
+    assert s.oidc_audience == ("api://refunds",)
+    assert s.oidc_algorithms == ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+    assert (s.oidc_leeway_seconds, s.oidc_jwks_min_refresh_seconds, s.oidc_http_timeout) == (60, 30, 5)
+    assert s.oidc_auto_provision_role == "" and s.oidc_jwks_url == ""
+
+
+@pytest.mark.parametrize("issuer", ["http://localhost:8080/realms/x", "http://127.0.0.1:9000", "http://127.3.4.5", "http://[::1]:9000/"])
+def test_plain_http_issuer_is_allowed_on_loopback_only(issuer):
+    assert Settings.from_env({**_SSO, "OIDC_ISSUER": issuer}).oidc_issuer == issuer
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"OIDC_ISSUER": "http://idp.example.com"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "http://10.0.0.5:8080"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "http://localhost.example.com"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "ftp://idp.example.com"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "https://user:pw@idp.example.com"}, "OIDC_ISSUER"),
+        ({"OIDC_JWKS_URL": "http://idp.example.com/keys"}, "OIDC_JWKS_URL"),
+        ({"OIDC_AUDIENCE": ""}, "OIDC_AUDIENCE"),
+        ({"OIDC_ALGORITHMS": "RS256,none"}, "OIDC_ALGORITHMS"),
+        ({"OIDC_ALGORITHMS": "HS256"}, "OIDC_ALGORITHMS"),
+        ({"OIDC_ALGORITHMS": "RS256,hs512"}, "OIDC_ALGORITHMS"),
+        ({"OIDC_ALGORITHMS": "RS257"}, "OIDC_ALGORITHMS"),
+        ({"OIDC_ALGORITHMS": " , "}, "OIDC_ALGORITHMS"),
+        ({"OIDC_AUTO_PROVISION_ROLE": "superuser"}, "OIDC_AUTO_PROVISION_ROLE"),
+        ({"OIDC_LEEWAY_SECONDS": "-1"}, "OIDC_LEEWAY_SECONDS"),
+        ({"OIDC_JWKS_MIN_REFRESH_SECONDS": "0"}, "OIDC_JWKS_MIN_REFRESH_SECONDS"),
+        ({"OIDC_HTTP_TIMEOUT": "0"}, "OIDC_HTTP_TIMEOUT"),
+    ],
+)
+def test_invalid_sign_in_configuration_names_the_variable(env, named):
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env({**_SSO, **env})
+
+
+def test_jwks_url_without_an_issuer_is_refused():
+    with pytest.raises(ConfigError, match="OIDC_ISSUER"):
+        Settings.from_env({"OIDC_JWKS_URL": "https://idp.example.com/keys"})
+
+
+def test_sign_in_lists_are_parsed():
+    s = Settings.from_env({**_SSO, "OIDC_AUDIENCE": "api://refunds, spa-client", "OIDC_ALGORITHMS": "es256, RS256,ES256", "OIDC_AUTO_PROVISION_ROLE": "Auditor"})
+    assert s.oidc_audience == ("api://refunds", "spa-client")
+    assert s.oidc_algorithms == ("ES256", "RS256")
+    assert s.oidc_auto_provision_role == "auditor"
+
+
+def test_settings_know_the_same_roles_as_the_users_table():
+    from models import USER_ROLES as MODEL_ROLES
+    from pipeline.settings import USER_ROLES
+
+    assert USER_ROLES == MODEL_ROLES
