@@ -69,7 +69,7 @@ def _install_dispatcher(settings: Settings) -> None:
 
 def _refuse_production_without_sign_in(settings: Settings) -> None:
     """In production nobody could sign in without SSO or a token: say so at start, not per request."""
-    if settings.app_env != "production" or getattr(settings, "oidc_issuer", ""):
+    if settings.app_env != "production" or settings.oidc_issuer:
         return
     if os.environ.get("FLASK_RUN_FROM_CLI") == "true" and sys.argv[1:2] != ["run"]:
         return  # commands (db upgrade, users create, tokens create) are how the first token is made

@@ -30,7 +30,7 @@ from flask_limiter import Limiter
 from limits import parse_many
 
 from api import db as api_db
-from pipeline.errors import Forbidden, TooManyRequests, Unauthenticated, Unavailable
+from pipeline.errors import Forbidden, TooManyRequests, Unauthenticated
 from pipeline.identity import tokens
 from pipeline.identity.roles import ROLES
 from pipeline.logs import user_id_var
@@ -139,7 +139,7 @@ def _allows_metrics_addresses(endpoint: str, method: str) -> bool:
 def _challenge(message: str, *, token_sent: bool) -> Unauthenticated:
     value = f'Bearer realm="{REALM}"'
     if token_sent:
-        value += f', error="invalid_token", error_description="{message}"'
+        value += ', error="invalid_token", error_description="' + message.replace('"', "'") + '"'
     error = Unauthenticated(message, headers={"WWW-Authenticate": value})
     if token_sent:
         error.code = "invalid_token"
@@ -167,26 +167,26 @@ def authenticate(credential: str, settings: Settings) -> Identity:
         if check.user is None:
             raise _challenge(check.problem or "The token is not valid.", token_sent=True)
         return Identity(check.user.id, check.user.email, check.user.role, "token", check.token.id)
-    if getattr(settings, "oidc_issuer", ""):
+    if settings.oidc_issuer:
         return _authenticate_oidc(credential, settings, session)
     raise _challenge("The token is not valid.", token_sent=True)
 
 
 def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # noqa: ANN001 - Session
-    from pipeline.identity import oidc, oidc_users
+    from pipeline.identity import oidc, sso
+    from pipeline.identity.errors import AccountDisabled, InvalidToken, ProviderUnavailable
 
     try:
-        identity = oidc.verifier_for(settings).verify(credential)
-    except oidc.InvalidToken as exc:
-        raise _challenge(str(exc), token_sent=True) from None
-    except oidc.ProviderUnavailable as exc:
-        raise Unavailable(f"The identity provider cannot be reached: {exc}", headers={"Retry-After": "5"}) from None
-    try:
-        user = oidc_users.user_for(session=session, identity=identity, settings=settings)
-    except oidc_users.UserRefused as exc:
-        raise Forbidden(str(exc)) from None
-    except oidc_users.UserInactive as exc:
-        raise _challenge(str(exc), token_sent=True) from None
+        identity = oidc.verify_token(credential, settings)
+        user = sso.resolve_user(session=session, identity=identity, settings=settings)
+    except (InvalidToken, AccountDisabled) as exc:
+        challenge = _challenge(exc.message, token_sent=True)
+        challenge.code = exc.code
+        raise challenge from None
+    except ProviderUnavailable as exc:
+        logger.warning("identity provider unavailable: %s", exc.reason)
+        exc.headers = {"Retry-After": "5"}
+        raise
     return Identity(user.id, user.email, user.role, "oidc")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from api.auth import PUBLIC_ENDPOINTS, declared_roles
 from pipeline.identity.roles import ROLES
-from tests.support.auth import bearer, user_with_token
+from tests.support.auth import user_with_token
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Bodies that get past the sign-in check; their validity does not matter (4xx other than 401/403).

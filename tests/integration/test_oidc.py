@@ -14,19 +14,17 @@ import hmac
 import json
 import threading
 import time
-import urllib.parse
 import uuid
 
 import jwt
 import pytest
-import urllib3
 
 from pipeline.identity import oidc
 from pipeline.identity.errors import InvalidToken, ProviderUnavailable
 from pipeline.identity.oidc import OidcConfig, OidcVerifier
 from pipeline.settings import ConfigError, Settings
 from tests.support.net import free_port
-from tests.support.oidc_provider import LoopbackProvider
+from tests.support.oidc_provider import LoopbackProvider, id_token_from, running_mock_provider
 
 AUDIENCE = "api://refunds"
 REDIRECT = "http://localhost/callback"
@@ -45,29 +43,8 @@ class FakeClock:
 
 @pytest.fixture(scope="module")
 def mock_provider():
-    from oidc_provider_mock import run_server_in_thread
-
-    with run_server_in_thread() as server:
-        yield f"http://localhost:{server.server_port}"
-
-
-def _id_token_from(base: str, *, client_id: str, sub: str, claims: dict) -> str:
-    """Sign in at the mock provider as ``sub`` and exchange the code for tokens, over HTTP."""
-    http = urllib3.PoolManager()
-    response = http.request("PUT", f"{base}/users/{sub}", body=json.dumps(claims), headers={"Content-Type": "application/json"})
-    assert response.status == 204
-    query = urllib.parse.urlencode({"client_id": client_id, "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid email profile", "state": "s"})
-    response = http.request("POST", f"{base}/oauth2/authorize?{query}", fields={"sub": sub}, encode_multipart=False, redirect=False)
-    assert response.status == 302, response.data[:300]
-    code = urllib.parse.parse_qs(urllib.parse.urlsplit(response.headers["Location"]).query)["code"][0]
-    response = http.request(
-        "POST",
-        f"{base}/oauth2/token",
-        fields={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id, "client_secret": "secret"},
-        encode_multipart=False,
-    )
-    assert response.status == 200, response.data[:300]
-    return json.loads(response.data)["id_token"]
+    with running_mock_provider() as base:
+        yield base
 
 
 def _settings(issuer: str, audience: str = AUDIENCE, **env: str) -> Settings:
@@ -77,7 +54,7 @@ def _settings(issuer: str, audience: str = AUDIENCE, **env: str) -> Settings:
 def test_a_token_from_the_provider_over_http_is_accepted(mock_provider):
     oidc.reset_verifiers()
     claims = {"email": "Alice@Lender.example", "email_verified": True, "name": "Alice Doe", "roles": ["agent", "reviewers"]}
-    token = _id_token_from(mock_provider, client_id=AUDIENCE, sub="alice", claims=claims)
+    token = id_token_from(mock_provider, client_id=AUDIENCE, sub="alice", claims=claims)
     settings = _settings(mock_provider, OIDC_ROLES_CLAIM="roles")
 
     identity = oidc.verify_token(token, settings)
@@ -90,12 +67,12 @@ def test_a_token_from_the_provider_over_http_is_accepted(mock_provider):
     # One verifier per process and configuration: the second token needs no new fetch.
     verifier = oidc.get_verifier(settings)
     assert verifier is oidc.get_verifier(settings) and verifier.fetches == 1
-    oidc.verify_token(_id_token_from(mock_provider, client_id=AUDIENCE, sub="bob", claims={}), settings)
+    oidc.verify_token(id_token_from(mock_provider, client_id=AUDIENCE, sub="bob", claims={}), settings)
     assert verifier.fetches == 1
 
 
 def test_a_token_from_the_provider_for_another_client_is_refused(mock_provider):
-    token = _id_token_from(mock_provider, client_id="some-other-app", sub="alice", claims={})
+    token = id_token_from(mock_provider, client_id="some-other-app", sub="alice", claims={})
     verifier = OidcVerifier(OidcConfig.from_settings(_settings(mock_provider)))
     with pytest.raises(InvalidToken) as caught:
         verifier.verify(token)

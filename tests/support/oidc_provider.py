@@ -7,7 +7,9 @@ the requests the verifier makes, and make the provider fail or go slow.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import urllib.parse
 import threading
 import time
 import uuid
@@ -17,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+import urllib3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -162,3 +165,38 @@ class LoopbackProvider:
         if self.thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
+
+
+# --- oidc-provider-mock: a real provider's authorization-code flow, over HTTP -------------------
+
+MOCK_REDIRECT = "http://localhost/callback"
+
+
+@contextlib.contextmanager
+def running_mock_provider():
+    """oidc-provider-mock on a loopback port; yields its issuer URL."""
+    from oidc_provider_mock import run_server_in_thread
+
+    with run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+def id_token_from(base: str, *, client_id: str, sub: str, claims: dict) -> str:
+    """Sign in at the mock provider as ``sub`` and exchange the code for tokens, over HTTP."""
+    http = urllib3.PoolManager()
+    response = http.request("PUT", f"{base}/users/{sub}", body=json.dumps(claims), headers={"Content-Type": "application/json"})
+    assert response.status == 204
+    query = urllib.parse.urlencode({"client_id": client_id, "redirect_uri": MOCK_REDIRECT, "response_type": "code", "scope": "openid email profile", "state": "s"})
+    response = http.request("POST", f"{base}/oauth2/authorize?{query}", fields={"sub": sub}, encode_multipart=False, redirect=False)
+    assert response.status == 302, response.data[:300]
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(response.headers["Location"]).query)["code"][0]
+    response = http.request(
+        "POST",
+        f"{base}/oauth2/token",
+        fields={"grant_type": "authorization_code", "code": code, "redirect_uri": MOCK_REDIRECT, "client_id": client_id, "client_secret": "secret"},
+        encode_multipart=False,
+    )
+    assert response.status == 200, response.data[:300]
+    return json.loads(response.data)["id_token"]
+
+
