@@ -66,7 +66,7 @@ beat: install
 	$(BIN)/celery -A workers beat --loglevel $${LOG_LEVEL:-INFO}
 
 flower: install
-	$(BIN)/celery -A workers flower --port=$${FLOWER_PORT:-5555}
+	$(BIN)/python -m workers.flower
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -35,6 +35,7 @@ def as_dict(job: Job) -> dict[str, Any]:
         "queue": job.queue,
         "contract_id": str(job.contract_id) if job.contract_id else None,
         "batch_id": str(job.batch_id) if job.batch_id else None,
+        "requested_by": str(job.requested_by) if job.requested_by else None,
         "attempts": job.attempts,
         "result": job.result,
         "error": job.error,

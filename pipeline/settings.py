@@ -349,6 +349,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("RATE_LIMIT_PER_IDENTITY", "3000 per minute", _limits, "requests one signed-in user (or one anonymous client address) may make, e.g. 3000 per minute;50 per second (off: no limit)"),
     Var("RATE_LIMIT_SIGN_IN_FAILURES", "20 per minute", _limits, "failed sign-ins (bad, expired or revoked credentials) allowed per client address before 429 (off: no limit)"),
     Var("RATE_LIMIT_STORAGE_URL", "", _text, "where request counters live (a limits storage URL); empty: REDIS_URL, else this process's memory"),
+    Var("FLOWER_BASIC_AUTH", "", _text, "user:password (comma-separated for several) Flower asks for; required outside development unless Flower's OAuth settings are set", secret=True),
+    Var("FLOWER_ADDRESS", "127.0.0.1", _text, "address Flower listens on (python -m workers.flower)"),
+    Var("FLOWER_PORT", "5555", _int(1, 65535), "port Flower listens on"),
     Var("METRICS_ALLOW_FROM", "", _networks, "client addresses or networks (127.0.0.1, 10.0.0.0/8) that may read /metrics without a token, e.g. the Prometheus server"),
 )
 
@@ -430,6 +433,9 @@ class Settings:
     rate_limit_per_identity: str
     rate_limit_sign_in_failures: str
     rate_limit_storage_url: str
+    flower_basic_auth: str
+    flower_address: str
+    flower_port: int
     metrics_allow_from: tuple[str, ...]
 
     @classmethod
@@ -579,8 +585,6 @@ def env_example() -> str:
         "# --- Read by other tools, not by the settings object",
         "# gunicorn: number of web worker processes (make run / Procfile / Docker)",
         "WEB_CONCURRENCY=2",
-        "# Flower's port (make flower / Procfile)",
-        "FLOWER_PORT=5555",
         "# boto3 reads AWS credentials itself: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE",
         "",
     ]

@@ -12,6 +12,7 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api import auth
 from api import db as api_db
 from api.auth import roles
 from api.contracts.resources import parse_id
@@ -20,7 +21,8 @@ from api.jobs.schemas import EXAMPLE_JOB, JobSchema
 from models import Job
 from pipeline import db, job_status, jobs
 from pipeline.cache import RedisCache, get_cache
-from pipeline.identity.roles import JOB_READERS
+from pipeline.errors import NotFound
+from pipeline.identity.roles import AGENT, JOB_READERS
 from pipeline.settings import Settings
 
 blp = Blueprint("jobs", __name__, description="Background jobs (extraction, chat): poll or subscribe.")
@@ -41,6 +43,18 @@ def current_state(settings: Settings, job_id: uuid.UUID) -> dict[str, Any] | Non
     return job_status.read(get_cache(settings), job_id) or _state_from_database(settings, job_id)
 
 
+def _visible(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The job if the caller may see it: operators and admins any job; an agent the jobs they
+    asked for and any extraction job (the contract's data is theirs to read anyway). Another
+    agent's chat is not: it answers as if the job did not exist."""
+    identity = auth.current()
+    if state is None or identity is None or identity.role != AGENT:
+        return state
+    if state.get("kind") == "extraction" or state.get("requested_by") == str(identity.user_id):
+        return state
+    return None
+
+
 @blp.route("/<job_id>")
 class JobById(MethodView):
     @roles(*JOB_READERS)
@@ -58,6 +72,8 @@ class JobById(MethodView):
         state = current_state(settings(), key)
         if state is None:
             jobs.get_or_raise(session=api_db.session(), job_id=key)  # raises the 404
+        if _visible(state) is None:
+            raise NotFound(f"job {key} does not exist")
         return state
 
 
@@ -111,8 +127,11 @@ class JobEvents(MethodView):
         """
         key = parse_id(job_id, "job_id")
         s = settings()
-        if current_state(s, key) is None:
+        state = current_state(s, key)
+        if state is None:
             jobs.get_or_raise(session=api_db.session(), job_id=key)
+        if _visible(state) is None:
+            raise NotFound(f"job {key} does not exist")
         response = Response(stream_with_context(_follow(s, key)), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Accel-Buffering"] = "no"  # let proxies pass events through at once

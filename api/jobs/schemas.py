@@ -8,6 +8,7 @@ class JobSchema(ma.Schema):
     queue = ma.fields.String(metadata={"enum": ["interactive", "bulk"]})
     contract_id = ma.fields.String(allow_none=True, metadata={"format": "uuid"})
     batch_id = ma.fields.String(allow_none=True, metadata={"format": "uuid"})
+    requested_by = ma.fields.String(allow_none=True, metadata={"format": "uuid", "description": "the user who asked for the job"})
     attempts = ma.fields.Integer()
     result = ma.fields.Dict(allow_none=True, metadata={"description": "for an extraction: extraction_id, provider and the values"})
     error = ma.fields.String(allow_none=True, metadata={"description": "why the job failed, for people"})

@@ -124,3 +124,25 @@ def test_log_lines_carry_the_user_id_and_never_the_token(client):
     assert [line["user_id"] for line in lines if line.get("status") == 200] == [str(agent.id)]
     assert [line.get("user_id") for line in lines if line.get("status") == 401] == [None]
     assert all(token not in line and "cre_a-wrong-token" not in line for line in handler.lines)
+
+
+def test_an_agent_follows_extraction_jobs_and_their_own_chats_only(client, session_factory):
+    from pipeline import db, jobs
+    from pipeline.settings import get_settings
+
+    demo = _add_demo(session_factory, 2)
+    asker, asker_token = user_with_token("agent")
+    _other, other_token = user_with_token("agent")
+    _operator, operator_token = user_with_token("operator")
+    with session_factory() as session:
+        contract_id = session.scalars(select(Contract.id).where(Contract.account_number == demo["account_number"])).one()
+    with db.unit_of_work(get_settings()) as session:
+        chat = jobs.create(session=session, kind="chat", contract_id=contract_id, requested_by=asker.id)
+        extraction, _ = jobs.create_unless_active(session=session, contract_id=contract_id, requested_by=asker.id)
+        chat_id, extraction_id = chat.id, extraction.id
+
+    for path in (f"/api/v1/jobs/{chat_id}", f"/api/v1/jobs/{chat_id}/events"):
+        assert client.get(path, as_token=other_token).status_code == 404, path
+    assert client.get(f"/api/v1/jobs/{chat_id}", as_token=asker_token).get_json()["requested_by"] == str(asker.id)
+    assert client.get(f"/api/v1/jobs/{chat_id}", as_token=operator_token).status_code == 200
+    assert client.get(f"/api/v1/jobs/{extraction_id}", as_token=other_token).status_code == 200
