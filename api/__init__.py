@@ -11,7 +11,7 @@ import sys
 
 from flask import Flask, send_from_directory
 
-from api import auth, db, middleware
+from api import auth, db, input_guard, middleware
 from api.errors import Api
 from api.version import __version__
 from pipeline import dispatch
@@ -19,6 +19,8 @@ from pipeline.logs import configure_logging
 from pipeline.settings import ConfigError, Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+input_guard.bound_page_numbers()  # before any blueprint module builds its pagination schema
 
 API_PREFIX = "/api/v1"
 
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     middleware.init_audit(app, settings)  # after db: runs before the request's commit
     auth.init_app(app, settings)  # after the request id; before any view
+    input_guard.init_app(app)
 
     api = Api(app)
     app.extensions["cre_api"] = api

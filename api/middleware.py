@@ -109,8 +109,8 @@ def _ids() -> tuple[uuid.UUID | None, uuid.UUID | None]:
         return None, None
     found: dict[str, uuid.UUID] = {}
     try:
-        body = request.get_json(silent=True) if request.is_json else None
-    except HTTPException:  # a body too large to read names nothing
+        body = request.get_json(silent=True) if request.is_json and not g.get("json_refused") else None
+    except (HTTPException, RecursionError):  # a body too large or too deep to read names nothing
         body = None
     for source in (request.view_args or {}, body if isinstance(body, dict) else {}):
         for key in ("contract_id", "extraction_id"):

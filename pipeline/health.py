@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import Any
 
 from kombu import Connection
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from pipeline import cache, db
 from pipeline.settings import Settings, mask_url
@@ -27,11 +29,32 @@ def _timed(check: Callable[[], str]) -> dict[str, Any]:
     return {"ok": True, "detail": detail, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
+@functools.lru_cache(maxsize=1)
+def schema_head() -> str:
+    """The newest migration's revision (read once from the migration scripts)."""
+    from alembic.script import ScriptDirectory
+
+    from pipeline.migrate import MIGRATIONS
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+
+
 def check_database(settings: Settings) -> dict[str, Any]:
+    """The database answers and its schema is at the newest migration (an unmigrated or
+    half-migrated database would answer 503 on every call: not ready)."""
+
     def run() -> str:
         with db.engine(settings).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return "sqlite (embedded)" if settings.is_sqlite else "postgresql"
+            try:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except (ProgrammingError, OperationalError) as exc:  # no alembic_version table
+                if "alembic_version" not in str(exc):
+                    raise
+                revision = None
+        head = schema_head()
+        if revision != head:
+            raise RuntimeError(f"schema at {revision or 'no revision'}, code expects {head}: run flask --app api db upgrade")
+        return ("sqlite (embedded)" if settings.is_sqlite else "postgresql") + f", schema {revision}"
 
     return _timed(run)
 

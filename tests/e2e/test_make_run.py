@@ -96,7 +96,7 @@ def test_make_run_serves_the_embedded_default(running):
     status, body = _get(base + "/ready")
     checks = json.loads(body)["checks"]
     assert status == 200, body
-    assert checks["database"]["detail"] == "sqlite (embedded)"
+    assert checks["database"]["detail"].startswith("sqlite (embedded), schema ")
     assert checks["broker"]["detail"] == "filesystem (embedded)"
 
     # The demo contracts and their PDFs are there.
