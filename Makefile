@@ -31,6 +31,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
+# As the owner role of MIGRATION_DATABASE_URL when it is set, else as DATABASE_URL's role.
 migrate: install
 	$(FLASK) db upgrade
 

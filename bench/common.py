@@ -33,6 +33,9 @@ def bench_env(**extra: str) -> dict[str, str]:
             "APP_ENV": "test",
             "LOG_LEVEL": "WARNING",
             "DATABASE_URL": BENCH_DATABASE_URL,
+            # One role for migrations and service: a MIGRATION_DATABASE_URL from the shell
+            # would migrate another database than the one measured.
+            "MIGRATION_DATABASE_URL": "",
             "REDIS_URL": BENCH_REDIS_URL,
             "CELERY_BROKER_URL": BENCH_REDIS_URL,
             "DATA_DIR": str(ROOT / "var" / "bench"),

@@ -274,6 +274,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("AUDIT_REQUEST_EXCLUDE", "/health,/ready,/docs,/openapi.json,/static,/metrics,/api/v1/admin/metrics,/api/v1/jobs,GET /api/v1/batches", _request_rules, "requests not written to the audit trail as api_request: path prefixes, each optionally after a method (/ excludes all)"),
     # database
     Var("DATABASE_URL", "", _database_url, "PostgreSQL URL (postgresql://user:pass@host:5432/db); empty: SQLite in DATA_DIR", secret=True),
+    Var("MIGRATION_DATABASE_URL", "", _database_url, "URL of the role that owns the tables, for migrations only (`flask db`); give it to the release step, not to web or workers; empty: DATABASE_URL", secret=True),
     Var("DATABASE_POOL_SIZE", "20", _int(1, 500), "connections kept per process (PostgreSQL)"),
     Var("DATABASE_MAX_OVERFLOW", "10", _int(0, 500), "extra connections a process may open under load (PostgreSQL)"),
     # redis and celery
@@ -366,6 +367,7 @@ class Settings:
     max_request_bytes: int
     audit_request_exclude: tuple[tuple[str, str], ...]
     database_url: str
+    migration_database_url: str
     database_pool_size: int
     database_max_overflow: int
     redis_url: str
@@ -478,6 +480,9 @@ class Settings:
             raise ConfigError("OIDC_AUDIENCE is required when OIDC_ISSUER is set (a token for another application must not sign in here)")
         if self.oidc_jwks_url and not self.oidc_issuer:
             raise ConfigError("OIDC_JWKS_URL is set but OIDC_ISSUER is not; set OIDC_ISSUER to turn single sign-on on")
+        runtime_sqlite = not self.database_url or self.database_url.startswith("sqlite")
+        if self.migration_database_url and self.migration_database_url.startswith("sqlite") != runtime_sqlite:
+            raise ConfigError("MIGRATION_DATABASE_URL and DATABASE_URL must both name PostgreSQL (two roles of one database) or both SQLite")
         if self.app_env == "production":
             if not self.database_url or self.database_url.startswith("sqlite"):
                 raise ConfigError("DATABASE_URL must name a PostgreSQL database when APP_ENV=production")
@@ -501,6 +506,15 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def migration_url(self) -> str:
+        """The URL migrations run as: MIGRATION_DATABASE_URL, else DATABASE_URL.
+
+        Resolved here rather than filled in by ``_resolved`` so that a copy made with another
+        DATABASE_URL (``replace``) does not keep migrating the first database.
+        """
+        return self.migration_database_url or self.database_url
 
     @property
     def broker_is_filesystem(self) -> bool:

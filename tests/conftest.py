@@ -4,6 +4,12 @@ Integration tests run against a real PostgreSQL and a real Redis (TEST_DATABASE_
 TEST_REDIS_URL; defaults below) and, where a job's path is tested, a real Celery worker process.
 The environment is pointed at them before anything reads settings, so the code under test, the
 worker subprocesses and the CLI all see the same configuration.
+
+TEST_DATABASE_URL names a superuser. It only sets the stage: it creates two roles named after the
+test database (``<db>_owner``, ``<db>_app``) and the database, owned by the first, and empties
+the tables between tests. The migrations run as the owner (MIGRATION_DATABASE_URL); everything
+else, the app, the workers and the CLI, connects as the service's role (DATABASE_URL), which owns
+nothing, as in a real deployment.
 """
 
 from __future__ import annotations
@@ -21,12 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _DATA_DIR = tempfile.mkdtemp(prefix="cre-test-")
 
+from tests.support.database import DatabaseRoles  # noqa: E402 - reads no settings
+
+DATABASE = DatabaseRoles.for_database(TEST_DATABASE_URL)
+
 # Before any settings are read: every process of the test run shares this configuration.
 os.environ.update(
     {
         "APP_ENV": "test",
         "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "WARNING"),
-        "DATABASE_URL": TEST_DATABASE_URL,
+        "DATABASE_URL": DATABASE.service_url,
+        "MIGRATION_DATABASE_URL": DATABASE.owner_url,
         "REDIS_URL": TEST_REDIS_URL,
         "CELERY_BROKER_URL": TEST_REDIS_URL,
         "DATA_DIR": _DATA_DIR,
@@ -66,9 +77,17 @@ def settings():
 
 
 @pytest.fixture(scope="session")
-def migrated_database(settings) -> str:
-    """The test database, created if missing and migrated from scratch once per run."""
-    dbsupport.recreate_database(settings.database_url)
+def database_roles() -> DatabaseRoles:
+    """The owner role and the service's role exist (created by the superuser if missing)."""
+    dbsupport.ensure_roles(DATABASE.admin_url, DATABASE.owner, DATABASE.service)
+    return DATABASE
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_roles, settings) -> str:
+    """The test database, created if missing and migrated from scratch (as the owner) once per
+    run; the service's URL, which is what the code under test connects as."""
+    dbsupport.recreate_database(database_roles.admin_url, owner=database_roles.owner)
     from pipeline import migrate
 
     migrate.upgrade(settings)
@@ -76,9 +95,9 @@ def migrated_database(settings) -> str:
 
 
 @pytest.fixture
-def clean_db(migrated_database, settings) -> Iterator[None]:
+def clean_db(migrated_database, database_roles) -> Iterator[None]:
     """Empty tables before the test (real commits happen: workers are other processes)."""
-    dbsupport.truncate_all(settings.database_url)
+    dbsupport.truncate_all(database_roles.admin_url)
     yield
 
 
@@ -111,6 +130,14 @@ def session_factory(migrated_database, settings):
     from pipeline import db
 
     return db.session_factory(settings)
+
+
+@pytest.fixture(scope="session")
+def owner_session_factory(migrated_database, settings):
+    """Sessions as the owner role: for tests of what the database refuses even to the owner."""
+    from pipeline import db
+
+    return db.session_factory(settings.replace(database_url=settings.migration_url))
 
 
 @pytest.fixture(scope="session")

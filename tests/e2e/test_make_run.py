@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 # Variables the test run sets for itself; a new user has none of them.
 _CONFIGURED = (
-    "APP_ENV", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "PDF_DIR", "LLM_PROVIDER",
+    "APP_ENV", "DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "PDF_DIR", "LLM_PROVIDER",
     "TEST_DATABASE_URL", "TEST_REDIS_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
 )
 

@@ -33,6 +33,7 @@ def _age_pooled_connection(engine, seconds: float) -> None:
 
 
 def _terminate(url, pid: int) -> None:
+    """What a database restart or an administrator does to one connection (``url``: the superuser's)."""
     admin = create_engine(url)
     with admin.connect() as conn:
         conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -40,10 +41,10 @@ def _terminate(url, pid: int) -> None:
     admin.dispose()
 
 
-def test_a_connection_used_moments_ago_is_not_pinged(migrated_database):
+def test_a_connection_used_moments_ago_is_not_pinged(migrated_database, database_roles):
     engine = _engine(migrated_database)
     dead = _backend_pid(engine)
-    _terminate(migrated_database, dead)
+    _terminate(database_roles.admin_url, dead)
 
     # No round trip before use: the dead connection is only found on use, as a disconnect the
     # pool reacts to by dropping its connections...
@@ -55,10 +56,10 @@ def test_a_connection_used_moments_ago_is_not_pinged(migrated_database):
     engine.dispose()
 
 
-def test_an_idle_connection_found_dead_is_replaced_without_an_error(migrated_database):
+def test_an_idle_connection_found_dead_is_replaced_without_an_error(migrated_database, database_roles):
     engine = _engine(migrated_database)
     dead = _backend_pid(engine)
-    _terminate(migrated_database, dead)
+    _terminate(database_roles.admin_url, dead)
     _age_pooled_connection(engine, 60)
 
     # The checkout pings the idle connection, finds it dead and hands out a new one.
@@ -68,7 +69,8 @@ def test_an_idle_connection_found_dead_is_replaced_without_an_error(migrated_dat
 
 
 def _drop_service_connections(url) -> None:
-    """What a database restart does to every pooled connection of the service's processes."""
+    """What a database restart does to every pooled connection of the service's processes
+    (``url``: the superuser's)."""
     admin = create_engine(url)
     with admin.connect() as conn:
         conn.execute(text(
@@ -97,9 +99,9 @@ def _extract(client, session_factory, demo_index):
     return wait_for(finished, timeout=60, what="the extraction job")
 
 
-def test_a_worker_whose_connections_were_dropped_runs_the_next_job(client, worker, session_factory, migrated_database):
+def test_a_worker_whose_connections_were_dropped_runs_the_next_job(client, worker, session_factory, database_roles):
     assert _extract(client, session_factory, 0)["status"] == "succeeded"  # the worker's pool holds connections now
-    _drop_service_connections(migrated_database)
+    _drop_service_connections(database_roles.admin_url)
     dispose_engines()  # this process's too: the test's own requests are not what is tested
 
     done = _extract(client, session_factory, 1)
@@ -108,10 +110,10 @@ def test_a_worker_whose_connections_were_dropped_runs_the_next_job(client, worke
     wait_for(lambda: "database connection was dropped; trying again" in worker.output(), timeout=10, what="the worker to say it reconnected")
 
 
-def test_a_request_that_meets_a_dropped_connection_gets_503_and_the_next_one_works(client, migrated_database):
+def test_a_request_that_meets_a_dropped_connection_gets_503_and_the_next_one_works(client, database_roles):
     missing = "/api/v1/contracts/00000000-0000-4000-8000-000000000000"
     assert client.get(missing).status_code == 404  # the pool now holds a connection
-    _drop_service_connections(migrated_database)
+    _drop_service_connections(database_roles.admin_url)
 
     response = client.get(missing)
     assert response.status_code == 503

@@ -96,7 +96,7 @@ def test_ready_is_503_on_a_database_not_at_the_newest_migration(settings, redis_
     url = make_url(TEST_DATABASE_URL).set(database=make_url(TEST_DATABASE_URL).database + "_unmigrated").render_as_string(hide_password=False)
     dbsupport.recreate_database(url)
     try:
-        scratch = settings.replace(database_url=url)
+        scratch = settings.replace(database_url=url, migration_database_url=url)
         client = create_app(scratch).test_client()
         body = client.get("/ready", anonymous=True).get_json()
         assert body["status"] == 503 and body["message"] == "not ready: database down"

@@ -38,6 +38,9 @@ def test_redis_url_becomes_the_broker_unless_one_is_given():
         ({"CELERY_TASK_TIME_LIMIT": "4000"}, "CELERY_VISIBILITY_TIMEOUT"),
         ({"APP_ENV": "production"}, "DATABASE_URL"),
         ({"APP_ENV": "production", "DATABASE_URL": "postgresql://db/x"}, "REDIS_URL"),
+        ({"MIGRATION_DATABASE_URL": "mysql://db/x"}, "MIGRATION_DATABASE_URL"),
+        ({"MIGRATION_DATABASE_URL": "postgresql://owner@db/x"}, "MIGRATION_DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://app@db/x", "MIGRATION_DATABASE_URL": "sqlite:///m.sqlite3"}, "MIGRATION_DATABASE_URL"),
     ],
 )
 def test_invalid_configuration_names_the_variable(env, named):
@@ -54,6 +57,7 @@ def test_describe_masks_secrets_and_lists_every_variable():
     s = Settings.from_env(
         {
             "DATABASE_URL": "postgresql://app:s3cret-pass@db/cre",
+            "MIGRATION_DATABASE_URL": "postgresql://owner:0wner-pass@db/cre",
             "OPENAI_API_KEY": "sk-test-abcdefghijklmnop",
             "LLM_PROVIDER": "openai",
         }
@@ -61,9 +65,20 @@ def test_describe_masks_secrets_and_lists_every_variable():
     described = s.describe()
     assert set(described) == {v.env for v in VARIABLES}
     text = repr(described)
-    assert "s3cret-pass" not in text and "sk-test-abcdefghijklmnop" not in text
+    assert "s3cret-pass" not in text and "0wner-pass" not in text and "sk-test-abcdefghijklmnop" not in text
     assert described["DATABASE_URL"] == "postgresql://app:***@db/cre"
-    assert set(s.secrets()) == {"s3cret-pass", "sk-test-abcdefghijklmnop"}
+    assert described["MIGRATION_DATABASE_URL"] == "postgresql://owner:***@db/cre"
+    assert set(s.secrets()) == {"s3cret-pass", "0wner-pass", "sk-test-abcdefghijklmnop"}
+
+
+def test_migrations_run_as_database_url_unless_an_owner_url_is_given():
+    assert Settings.from_env({}).migration_url == "sqlite:///var/cre.sqlite3"
+    one = Settings.from_env({"DATABASE_URL": "postgres://app@db/cre"})
+    assert one.migration_database_url == "" and one.migration_url == "postgresql://app@db/cre"
+    two = Settings.from_env({"DATABASE_URL": "postgresql://app@db/cre", "MIGRATION_DATABASE_URL": "postgres://owner@db/cre"})
+    assert two.migration_url == "postgresql://owner@db/cre"
+    # A copy on another database migrates that database, not the first.
+    assert one.replace(database_url="postgresql://app@db/other").migration_url == "postgresql://app@db/other"
 
 
 def test_blank_values_fall_back_to_defaults():
