@@ -10,6 +10,7 @@ client gets its answer.
 from __future__ import annotations
 
 from flask import Flask, Response, g
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.current import settings
@@ -32,18 +33,42 @@ def keep_on_error() -> None:
     g.db_keep_on_error = True
 
 
+def database_unavailable(exc: DBAPIError) -> bool:
+    """A lost or refused connection (worth a retry), not a statement the database rejected."""
+    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _quietly(action) -> None:  # noqa: ANN001
+    try:
+        action()
+    except DBAPIError:
+        pass
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _finish_unit_of_work(response: Response) -> Response:
+        """Commit or roll back; a database that fails here (a restart, a dropped connection)
+        turns the answer into the same 503 a failing view gets, never a 500."""
         current = g.pop("db_session", None)
+        failure = g.pop("db_failure", None)
         if current is not None:
             try:
-                if response.status_code < 400 or g.pop("db_keep_on_error", False):
+                if failure is None and (response.status_code < 400 or g.pop("db_keep_on_error", False)):
                     current.commit()
                 else:
                     current.rollback()
+            except DBAPIError as exc:
+                if not database_unavailable(exc):
+                    raise
+                failure = exc
+                _quietly(current.rollback)
             finally:
-                current.close()
+                _quietly(current.close)
+        if failure is not None:
+            from api.errors import handle_database_unavailable
+
+            return handle_database_unavailable(failure)
         return response
 
     @app.teardown_request

@@ -18,6 +18,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from api import db as api_db
@@ -148,11 +149,18 @@ def init_audit(app: Flask, settings: Settings) -> None:
             return response
         if response.status_code < 400 or g.get("db_keep_on_error"):
             session = api_db.session()
-            contract_id, extraction_id = audit.subject(session)
-            if contract_id is None and extraction_id is None:
-                named_contract, named_extraction = _ids()
-                contract_id, extraction_id = audit.existing_subject(session=session, contract_id=named_contract, extraction_id=named_extraction)
-            audit.record(session=session, event_type="api_request", contract_id=contract_id, extraction_id=extraction_id, data=_request_data(response))
+            try:
+                contract_id, extraction_id = audit.subject(session)
+                if contract_id is None and extraction_id is None:
+                    named_contract, named_extraction = _ids()
+                    contract_id, extraction_id = audit.existing_subject(session=session, contract_id=named_contract, extraction_id=named_extraction)
+                audit.record(session=session, event_type="api_request", contract_id=contract_id, extraction_id=extraction_id, data=_request_data(response))
+            except DBAPIError as exc:
+                if not api_db.database_unavailable(exc):
+                    raise
+                # The database went away after the view answered: the unit of work cannot commit,
+                # so the answer becomes the database's 503 (api.db turns it into one).
+                g.db_failure = exc
         else:
             # The unit of work is about to be rolled back; the attempt is written after that.
             g.audit_pending = True

@@ -154,3 +154,32 @@ def test_openapi_document_and_docs_ui(client):
     assert page.status_code == 200 and b"swagger-ui" in page.data
     asset = client.get("/docs/static/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.data) > 100_000
+
+
+def test_a_database_lost_after_the_view_answers_503_not_500(app, client):
+    """The request's audit event and commit run after the view; a connection that dies there
+    (a database restart) is the same 503 with Retry-After as anywhere else."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from tests.conftest import TEST_DATABASE_URL
+
+    blp = Blueprint("dying", __name__)
+
+    @blp.route("/dying")
+    class Dying(MethodView):
+        @roles(*ROLES)
+        def post(self):
+            pid = api_db.session().execute(text("SELECT pg_backend_pid()")).scalar()
+            admin = create_engine(TEST_DATABASE_URL, poolclass=NullPool)
+            with admin.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.dispose()
+            return {"ok": True}
+
+    app.extensions["cre_api"].register_blueprint(blp, url_prefix="/api/v1/probe")
+    response = client.post("/api/v1/probe/dying")
+    body = _assert_error(response, 503, "unavailable")
+    assert response.headers["Retry-After"] == "1" and "database" in body["message"]
+    # The next request gets a fresh connection.
+    assert client.get("/api/v1/me").status_code == 200
