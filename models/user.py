@@ -28,5 +28,5 @@ class User(Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     deleted_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
-    auth_provider: Mapped[str | None] = mapped_column(String(50))
+    auth_provider: Mapped[str | None] = mapped_column(String(255))
     auth_provider_user_id: Mapped[str | None] = mapped_column(String(255))

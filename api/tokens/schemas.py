@@ -2,16 +2,11 @@
 
 import marshmallow as ma
 
-from models import USER_ROLES
+from api.admin.schemas import UserSchema
 from pipeline.identity.tokens import MAX_EXPIRES_DAYS
 
 
-class MeSchema(ma.Schema):
-    user_id = ma.fields.String(metadata={"format": "uuid"})
-    email = ma.fields.String()
-    username = ma.fields.String()
-    full_name = ma.fields.String(allow_none=True)
-    role = ma.fields.String(metadata={"enum": list(USER_ROLES)})
+class MeSchema(UserSchema):
     signed_in_with = ma.fields.String(metadata={"enum": ["token", "oidc"], "description": "an API token or the identity provider"})
     role_allows = ma.fields.String(metadata={"description": "what the role may do, in words"})
 

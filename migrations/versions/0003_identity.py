@@ -47,6 +47,8 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(op.f("ck_users_role"), _roles("agent", "operator", "auditor", "admin"))
+        # Issuer URLs (Entra ID's are about 75 characters) are the provider's name.
+        batch_op.alter_column('auth_provider', existing_type=sa.String(length=50), type_=sa.String(length=255), existing_nullable=True)
     with op.batch_alter_table("jobs") as batch_op:
         batch_op.add_column(sa.Column('requested_by', sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(op.f('fk_jobs_requested_by_users'), 'users', ['requested_by'], ['id'])
@@ -58,6 +60,7 @@ def downgrade() -> None:
         batch_op.drop_column('requested_by')
     op.execute("UPDATE users SET role = 'agent' WHERE role = 'auditor'")
     with op.batch_alter_table("users") as batch_op:
+        batch_op.alter_column('auth_provider', existing_type=sa.String(length=255), type_=sa.String(length=50), existing_nullable=True)
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(op.f("ck_users_role"), _roles("agent", "operator", "admin"))
     op.drop_index(op.f('ix_api_tokens_user_id'), table_name='api_tokens')

@@ -58,7 +58,7 @@ ROLE_PRECEDENCE = ("admin", "operator", "auditor", "agent")
 # last_login_at is written when it is older than this.
 LAST_LOGIN_GRANULARITY = timedelta(minutes=1)
 # users.auth_provider holds this many characters.
-_PROVIDER_CHARS = 50
+_PROVIDER_CHARS = 255
 _USERNAME_CHARS = 100
 _EMAIL_CHARS = 320
 _ATTEMPTS = 5
@@ -66,8 +66,8 @@ _ATTEMPTS = 5
 
 def provider_key(issuer: str) -> str:
     """What ``users.auth_provider`` holds for an issuer: the issuer itself when it fits the
-    column (50 characters), else ``oidc-sha256:`` and the start of its SHA-256 (Entra ID issuers,
-    ``https://login.microsoftonline.com/{tenant}/v2.0``, are longer)."""
+    column (255 characters: Entra ID's ``https://login.microsoftonline.com/{tenant}/v2.0`` fits),
+    else ``oidc-sha256:`` and the start of its SHA-256."""
     if len(issuer) <= _PROVIDER_CHARS:
         return issuer
     prefix = "oidc-sha256:"
