@@ -41,3 +41,13 @@ def test_postgres_creates_both_roles_on_a_new_volume():
 def test_the_release_step_migrates():
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert lines["release"].strip() == "flask --app api db upgrade"
+
+
+def test_flower_is_guarded_and_published_on_loopback_only():
+    flower = _services()["flower"]
+    assert flower["command"] == ["python", "-m", "workers.flower"]
+    assert all(str(port).startswith("127.0.0.1:") for port in flower["ports"])
+    env = flower["environment"]
+    assert "FLOWER_BASIC_AUTH" in env and make_url(env["DATABASE_URL"]).username == "cre_app"
+    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert lines["flower"].strip() == "python -m workers.flower"
