@@ -202,3 +202,18 @@ def test_metrics_need_a_token_or_an_allowed_address(app, settings, client):
     assert allowed.get("/metrics", anonymous=True).status_code == 200
     elsewhere = create_app(settings.replace(metrics_allow_from=("10.0.0.0/8",))).test_client()
     assert elsewhere.get("/metrics", anonymous=True).status_code == 401
+
+
+def test_production_refuses_to_start_with_no_way_to_sign_in(settings, clean_db, redis_client, monkeypatch):
+    """APP_ENV=production with neither OIDC nor any API token: nobody could sign in; say so at start."""
+    from api import create_app
+
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)  # the CLI (how the first token is made) is exempt
+
+    production = settings.replace(app_env="production")
+    with pytest.raises(SystemExit) as stopped:
+        create_app(production)
+    assert stopped.value.code == 2
+    user_with_token("admin")  # a token exists: the service starts
+    assert create_app(production).test_client().get("/health", anonymous=True).status_code == 200
+    assert create_app(production.replace(oidc_issuer="https://idp.lender.example", oidc_audience=("api://refunds",))) is not None
