@@ -13,6 +13,7 @@ from flask import Flask, send_from_directory
 
 from api import auth, db, input_guard, middleware
 from api.errors import Api
+from api.openapi import DocumentMatchesService, describe_pagination_header
 from api.version import __version__
 from pipeline import dispatch
 from pipeline.logs import configure_logging
@@ -115,9 +116,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(app, settings)  # after the request id; before any view
     input_guard.init_app(app)
 
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [DocumentMatchesService()]})
     app.extensions["cre_api"] = api
     auth.register_security_scheme(api)
+    describe_pagination_header(api)
     _register_docs_assets(app)
     from api.health.resources import blp as health_blp
 

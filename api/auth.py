@@ -16,6 +16,7 @@ tighter limit on failed sign-ins per client address; both answer 429 with ``Retr
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import logging
 import math
@@ -101,7 +102,7 @@ def roles(*allowed: str, metrics_allow_list: bool = False) -> Callable:
             manual["x-roles"] = []
             who = "Public: no sign-in needed."
         func._apidoc = doc
-        func.__doc__ = (func.__doc__ or "").rstrip() + ("\n\n" if func.__doc__ else "\n\n") + who
+        func.__doc__ = inspect.cleandoc(func.__doc__ or "") + "\n\n" + who
         return func
 
     return decorator

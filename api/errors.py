@@ -108,7 +108,10 @@ class Api(SmorestApi):
             message = _first_field_error(details) or DEFAULT_MESSAGES[422]
         elif not message and error.description and status not in DEFAULT_MESSAGES:
             message = error.description
-        headers = dict(data.get("headers") or {})
+        # Headers the exception carries (a 416's Content-Range, a 401's challenge) survive the
+        # shared body; the body's own type and length are set anew.
+        headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
+        headers.update(data.get("headers") or {})
         if status == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return _response(error_body(status, message, details=details), headers)

@@ -98,7 +98,9 @@ def _s3_error(exc: Exception, contract: Contract) -> Exception:
         if code in _MISSING_CODES:
             return NotFound(f"the PDF of contract {contract.id} is missing from S3")
         if code == "InvalidRange":
-            return RangeNotSatisfiable("the requested range is outside the document")
+            size = str(exc.response.get("Error", {}).get("ActualObjectSize", ""))
+            headers = {"Content-Range": f"bytes */{size}"} if size.isdigit() else {}
+            return RangeNotSatisfiable("the requested range is outside the document", headers=headers)
         logger.warning("S3 refused a PDF: %s", code, extra={"contract_id": str(contract.id)})
         return UpstreamError(f"S3 refused to return the PDF ({code or 'error'})")
     if isinstance(exc, ReadTimeoutError):

@@ -109,7 +109,7 @@ def exposition(figures: dict[str, Any]) -> bytes:
 @blp.route("/metrics")
 class PrometheusMetrics(MethodView):
     @roles(*METRICS_READERS, metrics_allow_list=True)
-    @blp.response(200, description="The metrics in Prometheus' text format 0.0.4.", content_type="text/plain")
+    @blp.response(200, {"type": "string"}, description="The metrics in Prometheus' text format 0.0.4.", content_type="text/plain")
     def get(self):
         """Metrics for Prometheus
 

@@ -116,7 +116,7 @@ def _follow(settings: Settings, job_id: uuid.UUID) -> Iterator[str]:
 @blp.route("/<job_id>/events")
 class JobEvents(MethodView):
     @roles(*JOB_READERS)
-    @blp.response(200, description="`text/event-stream`: an `event: status` with the job (as in `GET /jobs/{id}`) now and at every change, until it succeeds or fails; comments keep the connection alive.", content_type="text/event-stream")
+    @blp.response(200, {"type": "string"}, description="`text/event-stream`: an `event: status` with the job (as in `GET /jobs/{id}`) now and at every change, until it succeeds or fails; comments keep the connection alive.", content_type="text/event-stream")
     @blp.alt_response(404, description="No job has this id.")
     @blp.alt_response(422, description="The id is not a UUID.")
     def get(self, job_id):

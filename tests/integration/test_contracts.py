@@ -274,7 +274,9 @@ def test_pdf_range_request(s3_app, session_factory):
     assert part.status_code == 206
     assert part.data == PDF[9:19]
     assert part.headers["Content-Range"] == f"bytes 9-18/{len(PDF)}"
-    assert client.get(url, headers={"Range": f"bytes={len(PDF) + 10}-"}).status_code == 416
+    outside = client.get(url, headers={"Range": f"bytes={len(PDF) + 10}-"})
+    assert outside.status_code == 416 and outside.headers["Content-Range"] == f"bytes */{len(PDF)}"
+    assert outside.get_json()["status"] == 416
     # Opening the document is audited once; the viewer's later ranges are not.
     assert len([v for v in _audit(session_factory, "view") if v.event_data == {"what": "pdf"}]) == 0
     client.get(url, headers={"Range": "bytes=0-99"})
@@ -340,3 +342,4 @@ def test_large_pdf_range_outside_is_416(large_pdf):
     response = app.test_client().get(f"/api/v1/contracts/{contract.id}/pdf", headers={"Range": f"bytes={len(PDF) + 5}-"})
     assert response.status_code == 416
     assert response.get_json()["code"] == "range_not_satisfiable"
+    assert response.headers["Content-Range"] == f"bytes */{len(PDF)}"
