@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 
-from flask import Flask, send_from_directory
+from flask import Flask, Response, request, send_from_directory
 
 from api import auth, db, input_guard, middleware
 from api.errors import Api
@@ -39,6 +39,26 @@ Every error has the same JSON body: `status`, a stable `code`, a `message` for p
 `details` (field errors) and the `request_id`, which is also sent in the `X-Request-ID` header
 and appears in every log line of the request and of the jobs it started.
 """
+
+
+class App(Flask):
+    """Flask, with OPTIONS answering the methods of the route the URL matched.
+
+    Flask's own answer unites the methods of every route the URL could match: OPTIONS
+    /api/v1/contracts/search also listed GET (of /contracts/{contract_id}), which the search
+    does not support.
+    """
+
+    def make_default_options_response(self) -> Response:
+        rule = request.url_rule
+        if rule is None or not rule.methods:
+            return super().make_default_options_response()
+        response = self.response_class()
+        methods = set(rule.methods)
+        if "GET" in methods:
+            methods.add("HEAD")
+        response.allow.update(methods)
+        return response
 
 
 def _openapi_config(settings: Settings) -> dict:
@@ -105,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.secrets())
 
-    app = Flask(__name__)
+    app = App(__name__)
     app.config.update(_openapi_config(settings))
     app.config["CRE_SETTINGS"] = settings
     app.json.sort_keys = False

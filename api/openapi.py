@@ -6,6 +6,7 @@ not describe on its own.
   generators.
 - Every error response (4xx/5xx) has the shared ``Error`` body.
 - ``X-Pagination`` is documented as what is sent: a JSON text in a header.
+- A schema's ``OPENAPI_EXTRA`` adds what its validators enforce (e.g. ``minProperties``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def _snake(name: str) -> str:
 
 
 class DocumentMatchesService(BasePlugin):
+    def schema_helper(self, name, definition, **kwargs):  # noqa: ANN001, ANN201
+        """A schema's ``OPENAPI_EXTRA`` (e.g. minProperties for what a validator enforces)."""
+        extra = getattr(kwargs.get("schema"), "OPENAPI_EXTRA", None)
+        return {**definition, **extra} if extra else None
+
     def path_helper(self, path=None, operations=None, parameters=None, **kwargs):  # noqa: ANN001, ANN201
         for parameter in parameters or []:
             if parameter.get("in") == "path" and parameter.get("name", "").endswith("_id"):

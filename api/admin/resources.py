@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api import auth
 from api import db as api_db
 from api.admin.schemas import (
     MetricsSchema,
@@ -21,6 +22,7 @@ from api.contracts.resources import parse_id
 from api.current import settings
 from pipeline import metrics, users
 from pipeline.cache import get_cache
+from pipeline.errors import Conflict
 from pipeline.identity.roles import ADMINS, METRICS_READERS
 
 blp = Blueprint("admin", __name__, description="Users and metrics, for administrators.")
@@ -94,30 +96,38 @@ class UserById(MethodView):
     @blp.arguments(UserUpdateSchema, example={"role": "operator", "is_active": True})
     @blp.response(200, UserSchema, example=EXAMPLE_USER)
     @blp.alt_response(404, description="No user has this id.")
-    @blp.alt_response(409, description="The e-mail or username belongs to another user, or this user is deleted.")
+    @blp.alt_response(409, description="The e-mail or username belongs to another user, this user is deleted, or an admin would lock themselves out.")
     @blp.alt_response(422, description="A malformed value, an unknown field, or no field at all.")
     def put(self, body, user_id):
         """Update a user
 
         Changes the fields given (e-mail, username, full name, role, active) and leaves the others.
-        Audited as `admin` with each change, from and to.
+        An admin cannot deactivate themselves or give up their own admin role (another admin
+        can). Audited as `admin` with each change, from and to.
         """
         session = api_db.session()
         user = users.get_or_raise(session=session, user_id=parse_id(user_id, "user_id"))
+        if user.id == auth.current_user_id() and (body.get("is_active") is False or body.get("role", user.role) != user.role):
+            raise Conflict("You cannot deactivate yourself or change your own role; ask another admin.")
         return users.as_dict(users.update(session=session, user=user, changes=body))
 
     @roles(*ADMINS)
     @blp.response(204)
     @blp.alt_response(404, description="No user has this id.")
+    @blp.alt_response(409, description="An admin tried to delete themselves.")
     @blp.alt_response(422, description="The id is not a UUID.")
     def delete(self, user_id):
         """Delete a user (soft)
 
         The row stays, marked deleted and inactive, because corrections, approvals and audit
-        events name it. Deleting a deleted user again changes nothing. Audited as `admin`.
+        events name it. Deleting a deleted user again changes nothing; nobody deletes themselves.
+        Audited as `admin`.
         """
         session = api_db.session()
-        users.delete(session=session, user=users.get_or_raise(session=session, user_id=parse_id(user_id, "user_id")))
+        user = users.get_or_raise(session=session, user_id=parse_id(user_id, "user_id"))
+        if user.id == auth.current_user_id():
+            raise Conflict("You cannot delete yourself; ask another admin.")
+        users.delete(session=session, user=user)
 
 
 @blp.route("/metrics")

@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from api.fields import QueryBoolean, StrictBoolean
+
 from models import FIELD_NAMES, JOB_STATUSES, USER_ROLES
 
 USERNAME = ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._\-]{2,99}$", error="3 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit.")
@@ -20,15 +22,16 @@ class UserCreateSchema(ma.Schema):
     username = ma.fields.String(required=True, validate=USERNAME, metadata={"example": "mlopez"})
     full_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200), metadata={"example": "Maria Lopez"})
     role = ma.fields.String(load_default="agent", validate=ma.validate.OneOf(USER_ROLES), metadata={"enum": list(USER_ROLES)})
-    is_active = ma.fields.Boolean(load_default=True)
+    is_active = StrictBoolean(load_default=True)
 
 
 class UserUpdateSchema(ma.Schema):
+    OPENAPI_EXTRA = {"minProperties": 1}
     email = Email(validate=ma.validate.Length(max=320))
     username = ma.fields.String(validate=USERNAME)
     full_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
     role = ma.fields.String(validate=ma.validate.OneOf(USER_ROLES), metadata={"enum": list(USER_ROLES)})
-    is_active = ma.fields.Boolean()
+    is_active = StrictBoolean()
 
     @ma.validates_schema
     def _not_empty(self, data, **_kwargs):
@@ -37,7 +40,7 @@ class UserUpdateSchema(ma.Schema):
 
 
 class UserListArgsSchema(ma.Schema):
-    include_deleted = ma.fields.Boolean(load_default=False, metadata={"description": "also list soft-deleted users"})
+    include_deleted = QueryBoolean(load_default=False, metadata={"description": "also list soft-deleted users"})
     role = ma.fields.String(validate=ma.validate.OneOf(USER_ROLES), metadata={"enum": list(USER_ROLES)})
 
 
@@ -47,7 +50,7 @@ class UserSchema(ma.Schema):
     username = ma.fields.String()
     full_name = ma.fields.String(allow_none=True)
     role = ma.fields.String(metadata={"enum": list(USER_ROLES)})
-    is_active = ma.fields.Boolean()
+    is_active = StrictBoolean()
     deleted_at = ma.fields.String(allow_none=True, metadata={"format": "date-time", "description": "set when the user was deleted (soft delete)"})
     last_login_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     created_at = ma.fields.String(metadata={"format": "date-time"})

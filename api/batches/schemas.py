@@ -1,5 +1,7 @@
 import marshmallow as ma
 
+from api.fields import StrictBoolean
+
 from pipeline.settings import LLM_PROVIDERS
 
 
@@ -9,7 +11,7 @@ class CreateBatchSchema(ma.Schema):
         validate=ma.validate.Length(min=1),
         metadata={"description": "contracts to extract (a repeated id counts once; ids that name no contract refuse the whole batch with 422)"},
     )
-    all_unextracted = ma.fields.Boolean(metadata={"description": "true: every contract that has no extraction yet"})
+    all_unextracted = StrictBoolean(metadata={"description": "true: every contract that has no extraction yet"})
     provider = ma.fields.String(
         validate=ma.validate.OneOf(LLM_PROVIDERS),
         metadata={"description": "provider to ask first (default: LLM_PROVIDER); the fallbacks still apply", "example": "openai"},

@@ -18,13 +18,14 @@ def _check_text(value: str) -> None:
 
 class HistoryTurnSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(["user", "assistant"]))
-    content = ma.fields.String(required=True, validate=_check_text)
+    content = ma.fields.String(required=True, validate=_check_text, metadata={"minLength": 1, "pattern": "\\S"})
 
 
 class ChatRequestSchema(ma.Schema):
     message = ma.fields.String(
         required=True, validate=_check_text,
-        metadata={"description": "the agent's question or an account number to open (at most CHAT_MAX_MESSAGE_CHARS characters)",
+        metadata={"minLength": 1, "pattern": "\\S",
+                  "description": "the agent's question or an account number to open (at most CHAT_MAX_MESSAGE_CHARS characters)",
                   "example": "What is the cancellation fee?"},
     )
     contract_id = ma.fields.UUID(allow_none=True, load_default=None, metadata={"description": "the contract to talk about; switches the session to it"})

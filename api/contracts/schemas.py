@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from api.fields import StrictBoolean
+
 from pipeline.accounts import normalize_account_number
 
 
@@ -20,7 +22,8 @@ class AccountNumber(ma.fields.String):
 class SearchSchema(ma.Schema):
     account_number = AccountNumber(
         required=True,
-        metadata={"description": "6 to 20 digits; spaces and dashes are ignored", "example": "4350-948-342"},
+        metadata={"description": "6 to 20 digits; spaces and dashes are ignored", "example": "4350-948-342",
+                  "type": "string", "pattern": "^[0-9][0-9 -]{4,38}[0-9]$"},
     )
 
 
@@ -57,7 +60,7 @@ class ContractSchema(ma.Schema):
     term_months = ma.fields.Integer(allow_none=True)
     state = ma.fields.String(allow_none=True, metadata={"example": "TX"})
     text_status = ma.fields.String(metadata={"enum": ["pending", "available", "failed"]})
-    has_pdf = ma.fields.Boolean()
+    has_pdf = StrictBoolean()
     pdf_url = ma.fields.String(allow_none=True, metadata={"example": "/api/v1/contracts/0b6c.../pdf"})
     source = ma.fields.String(metadata={"enum": ["import", "seed", "external"]})
     extraction_status = ma.fields.String(metadata={"enum": ["none", "pending", "approved"]})

@@ -1,5 +1,7 @@
 import marshmallow as ma
 
+from api.fields import StrictBoolean
+
 
 class HealthSchema(ma.Schema):
     status = ma.fields.String(metadata={"example": "ok"})
@@ -8,7 +10,7 @@ class HealthSchema(ma.Schema):
 
 
 class CheckSchema(ma.Schema):
-    ok = ma.fields.Boolean(metadata={"example": True})
+    ok = StrictBoolean(metadata={"example": True})
     detail = ma.fields.String(metadata={"example": "postgresql"})
     latency_ms = ma.fields.Float(metadata={"example": 1.2})
     error = ma.fields.String(metadata={"example": "ConnectionError: Error 111 connecting to 127.0.0.1:6379."})

@@ -79,7 +79,7 @@ class Tokens(MethodView):
         return [tokens.as_dict(row) for row in rows]
 
     @roles(*ANY_USER)
-    @blp.arguments(TokenCreateSchema, example={"name": "nightly batch script", "expires_days": 90})
+    @blp.arguments(TokenCreateSchema, required=False, example={"name": "nightly batch script", "expires_days": 90})
     @blp.response(201, NewTokenSchema, example={**EXAMPLE_TOKEN, "token": "cre_Xk3v9Q...(43 characters)"})
     @blp.alt_response(403, description="A user who is not an admin asked for a token for someone else.")
     @blp.alt_response(404, description="No user has this `user_id`.")

@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from api.fields import QueryBoolean, StrictBoolean
+
 from api.admin.schemas import UserSchema
 from pipeline.identity.tokens import MAX_EXPIRES_DAYS
 
@@ -23,8 +25,8 @@ class TokenCreateSchema(ma.Schema):
 
 class TokenListArgsSchema(ma.Schema):
     user_id = ma.fields.UUID(metadata={"description": "admins only: this user's tokens (default: yours)"})
-    all_users = ma.fields.Boolean(load_default=False, metadata={"description": "admins only: every user's tokens"})
-    include_revoked = ma.fields.Boolean(load_default=False)
+    all_users = QueryBoolean(load_default=False, metadata={"description": "admins only: every user's tokens"})
+    include_revoked = QueryBoolean(load_default=False)
 
 
 class TokenSchema(ma.Schema):
@@ -36,7 +38,7 @@ class TokenSchema(ma.Schema):
     expires_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     last_used_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     revoked_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
-    active = ma.fields.Boolean(metadata={"description": "neither revoked nor expired"})
+    active = StrictBoolean(metadata={"description": "neither revoked nor expired"})
 
 
 class NewTokenSchema(TokenSchema):

@@ -244,3 +244,19 @@ def test_users_paths_are_in_the_openapi_document(client):
     paths = client.get("/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/api/v1/admin/users"])
     assert {"get", "put", "delete"} <= set(paths["/api/v1/admin/users/{user_id}"])
+
+
+def test_an_admin_cannot_lock_themselves_out(client):
+    me = client.get("/api/v1/me").get_json()["user_id"]
+    for change in ({"is_active": False}, {"role": "agent"}):
+        _assert_error(client.put(f"{USERS}/{me}", json=change), 409, "conflict")
+    _assert_error(client.delete(f"{USERS}/{me}"), 409, "conflict")
+    assert client.put(f"{USERS}/{me}", json={"full_name": "Still Me", "role": "admin"}).status_code == 200
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_booleans_are_true_or_false_only(client):
+    user_id = _create(client).get_json()["user_id"]
+    for value in (0, 1, "yes", "true", None):
+        _assert_error(client.put(f"{USERS}/{user_id}", json={"is_active": value}), 422, "validation_error")
+    assert client.get(f"{USERS}?include_deleted=1").status_code == 200

@@ -183,3 +183,11 @@ def test_a_database_lost_after_the_view_answers_503_not_500(app, client):
     assert response.headers["Retry-After"] == "1" and "database" in body["message"]
     # The next request gets a fresh connection.
     assert client.get("/api/v1/me").status_code == 200
+
+
+def test_options_lists_the_methods_of_the_matched_route_only(client):
+    """/contracts/search is also matched by /contracts/{contract_id} (GET): its Allow says POST."""
+    search = client.options("/api/v1/contracts/search", anonymous=True)
+    assert set(search.headers["Allow"].replace(" ", "").split(",")) == {"POST", "OPTIONS"}
+    contract = client.options("/api/v1/contracts/0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11", anonymous=True)
+    assert set(contract.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
