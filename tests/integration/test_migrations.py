@@ -11,7 +11,7 @@ from models import Base
 from pipeline import migrate
 from tests.support import database as dbsupport
 
-TABLES = {"contracts", "extractions", "corrections", "audit_events", "users", "api_tokens", "chat_messages", "jobs", "batches"}
+TABLES = {"contracts", "extractions", "corrections", "audit_events", "users", "api_tokens", "chat_messages", "jobs", "batches", "refund_quotes"}
 
 
 def _tables(url):
