@@ -5,58 +5,18 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
-from models import AuditEvent, Contract, Extraction, RefundQuote
-from pipeline.demo_data import demo_contracts
+from models import AuditEvent, RefundQuote
 from pipeline.refunds import default_rules, quote_refund
 from tests.support.auth import user_with_token
+from tests.support.quotes import demo_contract as _contract, demo_extraction as _extraction
 from tests.support.waiting import wait_for
-
-DEMOS = demo_contracts()
-TX = 1  # James R. Whitfield: Texas, $1,095.00, rule of 78, $75.00 fee, 84 months from 2023-06-02
-
-
-def _contract(session_factory, demo_index=TX, **values):
-    demo = DEMOS[demo_index]
-    row = {k: v for k, v in demo.items() if k not in ("expected", "pdf_path")}
-    row["contract_start_date"] = date.fromisoformat(row["contract_start_date"])
-    row.update(values)
-    with session_factory() as session:
-        contract = Contract(**row, text_status="available")
-        session.add(contract)
-        session.commit()
-    return contract
-
-
-def _extraction(session_factory, contract, *, status="approved", **values):
-    """An extraction as the local extractor would leave it: each value with its passage in the text."""
-    from pipeline.providers.local_extractor import extract_fields
-
-    text_ = contract.document_text
-    row = {}
-    for name, found in extract_fields(text_).items():
-        start = text_.find(found.quote) if found.quote else -1
-        row.update({
-            name: None if found.value is None else (found.value if name == "refund_calculation_method" else Decimal(found.value)),
-            f"{name}_confidence": found.confidence,
-            f"{name}_source": found.quote,
-            f"{name}_start": start if start >= 0 else None,
-            f"{name}_end": start + len(found.quote) if start >= 0 else None,
-        })
-    row.update(values)
-    with session_factory() as session:
-        extraction = Extraction(contract_id=contract.id, status=status, provider="local", model="local-rules-v1",
-                                approved_at=datetime.now(timezone.utc) if status == "approved" else None, **row)
-        session.add(extraction)
-        session.commit()
-    return extraction
-
 
 def _quote(client, contract_id, body=None, **kwargs):
     return client.post(f"/api/v1/contracts/{contract_id}/refund-quotes", json=body or {"cancellation_date": "2026-11-20", "reason": "payoff"}, **kwargs)
