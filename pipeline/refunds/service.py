@@ -317,21 +317,21 @@ def method_clause(basis: Basis) -> dict[str, Any] | None:
     text = basis.document_text
     if not text:
         return None
-    method = basis.fields["refund_calculation_method"]
-    candidates: list[tuple[str, str]] = []
-    if method.quote:
-        candidates.append((method.quote, "extraction"))
-    from pipeline.providers.local_extractor import extract_fields
 
-    found = extract_fields(text).get("refund_calculation_method")
-    if found is not None and found.quote:
-        candidates.append((found.quote, "document"))
-    for quote, source in candidates:
-        span = locate(quote, text)
-        if span is not None:
-            start, end = span
-            return {"quote": text[start:end], "start": start, "end": end, "source": source}
-    return None
+    def located(quote: str | None, source: str) -> dict[str, Any] | None:
+        span = locate(quote, text) if quote else None
+        if span is None:
+            return None
+        start, end = span
+        return {"quote": text[start:end], "start": start, "end": end, "source": source}
+
+    found = located(basis.fields["refund_calculation_method"].quote, "extraction")
+    if found is None:
+        from pipeline.providers.local_extractor import extract_fields
+
+        rules = extract_fields(text).get("refund_calculation_method")
+        found = located(rules.quote if rules is not None else None, "document")
+    return found
 
 
 # --- 3. storing ---------------------------------------------------------------------------------
