@@ -28,7 +28,8 @@ API_PREFIX = "/api/v1"
 API_DESCRIPTION = """
 Contract Refund Eligibility: find a customer's GAP contract by account number, extract the GAP
 premium, refund calculation method and cancellation fee with an LLM in a background job, review
-and approve them, and ask questions about the contract.
+and approve them, quote what a cancellation refunds (with every step and source, and as a letter),
+and ask questions about the contract.
 
 Sign in with `Authorization: Bearer <token>`: an API token (`flask --app api tokens create --user
 EMAIL`; `make run` prints a development token) or a token from the lender's identity provider. Each
@@ -169,6 +170,7 @@ def _resource_blueprints() -> tuple:
     from api.contracts.resources import blp as contracts_blp
     from api.extractions.resources import blp as extractions_blp
     from api.jobs.resources import blp as jobs_blp
+    from api.refund_quotes.resources import blp as refund_quotes_blp
     from api.tokens.resources import blp as tokens_blp
 
-    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"), (batches_blp, "/batches"), (admin_blp, "/admin"), (audit_blp, "/audit"), (chat_blp, "/chat"), (tokens_blp, ""))
+    return ((contracts_blp, "/contracts"), (extractions_blp, "/extractions"), (jobs_blp, "/jobs"), (batches_blp, "/batches"), (admin_blp, "/admin"), (audit_blp, "/audit"), (chat_blp, "/chat"), (tokens_blp, ""), (refund_quotes_blp, ""))

@@ -1,7 +1,8 @@
-"""``flask batch``: bulk extraction for operators.
+"""``flask batch``: bulk extraction and portfolio refund quotes for operators.
 
     flask batch extract --all [--provider NAME]        every contract without an extraction
     flask batch extract --file IDS.txt [--provider]    the contracts listed, one id per line
+    flask batch quote FILE.csv [--output RESULTS.csv]  a refund quote per cancellation in the CSV
     flask batch status BATCH_ID [--wait]               a batch's progress
 
 ``extract`` submits the batch (straight to the database, in chunks, like the API does), then
@@ -27,6 +28,7 @@ from flask.cli import AppGroup
 from api.current import settings as current_settings
 from pipeline import batches, db
 from pipeline.errors import NotFound, ValidationFailed
+from pipeline.refunds import portfolio
 from pipeline.settings import LLM_PROVIDERS
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -154,7 +156,7 @@ def _finish(state: dict[str, Any] | None, batch_id: uuid.UUID) -> None:
     sys.exit(EXIT_FAILED if state["failed"] else EXIT_OK)
 
 
-@click.group("batch", cls=AppGroup, help="Bulk extraction.")
+@click.group("batch", cls=AppGroup, help="Bulk extraction and portfolio refund quotes.")
 def batch_group() -> None:
     pass
 
@@ -211,6 +213,59 @@ def batch_extract(all_unextracted: bool, path: str | None, provider: str | None,
     except KeyboardInterrupt:
         click.echo(f"\nstopped following; the batch goes on: flask batch status {created.batch_id} --wait", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+@batch_group.command("quote")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="write the results CSV here once the batch has finished")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="follow the batch until it finishes")
+@click.option("--interval", default=1.0, show_default=True, help="seconds between progress updates")
+@click.option("--timeout", default=0.0, show_default=True, help="stop following after this many seconds (0: never)")
+def batch_quote(path: str, output: str | None, wait: bool, interval: float, timeout: float) -> None:
+    """Quote a refund for every cancellation in a CSV file, on the bulk queue.
+
+    Columns: contract_id or account_number, cancellation_date (YYYY-MM-DD), reason, and optionally
+    claim_paid (true/false). A bad row (or one naming no contract) refuses the whole file, every
+    bad line listed. Exit status: 0 all quoted, 1 some could not be quoted, 2 invalid input, 3
+    --timeout reached, 130 Ctrl-C.
+    """
+    settings = current_settings()
+    try:
+        if path == "-":
+            rows = portfolio.read_csv(sys.stdin)
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as stream:
+                rows = portfolio.read_csv(stream)
+        created = portfolio.create(
+            factory=db.session_factory(settings), settings=settings, cancellations=rows,
+            request_id=f"cli-{uuid.uuid4().hex[:16]}",
+        )
+    except OSError as exc:
+        click.echo(f"cannot read {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except UnicodeDecodeError:
+        click.echo(f"cannot read {path}: not UTF-8 text", err=True)
+        sys.exit(EXIT_INPUT)
+    except portfolio.BadRows as exc:
+        click.echo(exc.message.split(". ", 1)[0], err=True)
+        for row in exc.details["rows"]:
+            where = "line" if "line" in row else "row"
+            click.echo(f"  {path}, {where} {row[where]}: {row['problem']}", err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(f"batch {created.batch_id}: {created.total} refund-quote jobs on the bulk queue")
+    if not wait:
+        sys.exit(EXIT_OK)
+    try:
+        state = follow(created.batch_id, interval=interval, timeout=timeout)
+    except KeyboardInterrupt:
+        click.echo(f"\nstopped following; the batch goes on: flask batch status {created.batch_id} --wait", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if state is not None and output:
+        with open(output, "w", encoding="utf-8", newline="") as stream:
+            for chunk in portfolio.results_csv(factory=db.session_factory(settings), batch_id=created.batch_id):
+                stream.write(chunk)
+        click.echo(f"results written to {output}")
+    _finish(state, created.batch_id)
 
 
 @batch_group.command("status")

@@ -5,7 +5,8 @@ from models.base import Base
 from models.chat import ChatMessage
 from models.contract import Contract
 from models.extraction import EXTRACTION_STATUSES, FIELD_NAMES, REFUND_METHODS, Correction, Extraction
-from models.job import JOB_KINDS, JOB_STATUSES, QUEUES, Batch, Job
+from models.job import BATCH_KINDS, JOB_KINDS, JOB_STATUSES, QUEUES, Batch, Job
+from models.refund_quote import RefundQuote
 from models.token import ApiToken
 from models.user import USER_ROLES, User
 
@@ -14,6 +15,7 @@ __all__ = [
     "AUDIT_EVENT_TYPES",
     "AuditEvent",
     "Base",
+    "BATCH_KINDS",
     "Batch",
     "ChatMessage",
     "Contract",
@@ -26,6 +28,7 @@ __all__ = [
     "Job",
     "QUEUES",
     "REFUND_METHODS",
+    "RefundQuote",
     "USER_ROLES",
     "User",
 ]

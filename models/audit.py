@@ -21,6 +21,7 @@ AUDIT_EVENT_TYPES = (
     "admin",
     "import",
     "job",
+    "refund_quote",
 )
 
 

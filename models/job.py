@@ -11,11 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JsonType, Timestamps, check_in, new_id
 
-JOB_KINDS = ("extraction", "chat", "maintenance", "batch")
+JOB_KINDS = ("extraction", "chat", "maintenance", "batch", "refund_quote")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_JOB_STATUSES = ("queued", "running")
 QUEUES = ("interactive", "bulk")
 BATCH_STATUSES = ("queued", "running", "completed", "cancelled")
+# What a batch's jobs do: extract contracts, or quote refunds for a list of cancellations.
+BATCH_KINDS = ("extraction", "refund_quote")
 # The partial unique index's predicate: at most one such job per contract.
 LIVE_EXTRACTION = "kind = 'extraction' AND status IN ('queued', 'running')"
 
@@ -61,10 +63,12 @@ class Batch(Timestamps, Base):
     __tablename__ = "batches"
     __table_args__ = (
         CheckConstraint(check_in("status", BATCH_STATUSES), name="status"),
+        CheckConstraint(check_in("kind", BATCH_KINDS), name="kind"),
         CheckConstraint("total >= 0 AND skipped >= 0", name="counts"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32), default="extraction", server_default="extraction")
     status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
     provider: Mapped[str | None] = mapped_column(String(50))
     total: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -152,16 +152,16 @@ def _write_chunk(
         .values(total=Batch.total + len(created), skipped=Batch.skipped + (given - len(created)), updated_at=now)
     )
     if created:
-        after_commit(session, lambda: _send(created, request_id))
+        after_commit(session, lambda: send_jobs(created, request_id))
     return len(created)
 
 
-def _send(job_ids: list[uuid.UUID], request_id: str | None) -> None:
-    """Send a committed chunk's jobs, several at a time: each send waits on the broker's round
-    trips, so threads overlap them. A send that fails leaves its job queued in PostgreSQL, where
-    the reconciler finds it."""
+def send_jobs(job_ids: list[uuid.UUID], request_id: str | None, *, kind: str = "extraction") -> None:
+    """Send a committed chunk's jobs (of one kind, on the bulk queue), several at a time: each
+    send waits on the broker's round trips, so threads overlap them. A send that fails leaves its
+    job queued in PostgreSQL, where the reconciler finds it."""
     sender = dispatch.current()
-    task_name = dispatch.TASK_FOR_KIND["extraction"]
+    task_name = dispatch.TASK_FOR_KIND[kind]
 
     def send(job_id: uuid.UUID) -> None:
         sender.send(task_name=task_name, job_id=str(job_id), queue=QUEUE, request_id=request_id)
@@ -240,7 +240,7 @@ def create(
             total, skipped = _write_unextracted(factory, batch, size=size, request_id=request_id, on_chunk=on_chunk)
     finally:
         # Even when a chunk failed, what was written is a consistent batch: let it run.
-        total, skipped = _finish_writing(factory, batch_id, provider=provider, request_id=request_id)
+        total, skipped = finish_writing(factory, batch_id, provider=provider, request_id=request_id)
     logger.info("batch submitted: %d jobs, %d skipped", total, skipped, extra={"batch_id": str(batch_id)})
     return Created(batch_id=batch_id, total=total, skipped=skipped)
 
@@ -308,19 +308,19 @@ def _expand(job: Job) -> dict[str, Any]:
     try:
         _write_unextracted(factory, batch, size=settings.batch_chunk_size, request_id=job.request_id, writer=job)
     finally:
-        total, skipped = _finish_writing(factory, batch_id, provider=batch.provider, request_id=job.request_id)
+        total, skipped = finish_writing(factory, batch_id, provider=batch.provider, request_id=job.request_id)
     logger.info("batch submitted: %d jobs, %d skipped", total, skipped, extra={"batch_id": str(batch_id)})
     return {"batch_id": str(batch_id), "written": True, "total": total, "skipped": skipped}
 
 
-def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, provider: str | None, request_id: str | None) -> tuple[int, int]:
+def finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, provider: str | None = None, request_id: str | None) -> tuple[int, int]:
     """The batch's jobs are all written: it runs (or is complete when it has none); (total, skipped).
 
     The counts are the batch row's, which every committed chunk added to: right even when a
     chunk failed or an earlier run of the writer wrote part of the batch.
     """
     with factory() as session:
-        total, skipped = session.execute(select(Batch.total, Batch.skipped).where(Batch.id == batch_id)).one()
+        kind, total, skipped = session.execute(select(Batch.kind, Batch.total, Batch.skipped).where(Batch.id == batch_id)).one()
         now = _now()
         values: dict[str, Any] = {"status": "running", "updated_at": now}
         if total == 0:
@@ -330,7 +330,7 @@ def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, prov
             session=session,
             event_type="job",
             request_id=request_id,
-            data={"action": "batch_created", "batch_id": str(batch_id), "total": total, "skipped": skipped, "provider": provider},
+            data={"action": "batch_created", "batch_id": str(batch_id), "kind": kind, "total": total, "skipped": skipped, "provider": provider},
         )
         session.commit()
     return total, skipped
@@ -403,6 +403,7 @@ def progress(*, session: Session, batch_id: uuid.UUID, failures_shown: int = FAI
     ).all()
     return {
         "batch_id": str(batch.id),
+        "kind": batch.kind,
         "status": batch.status,
         "provider": batch.provider,
         "total": batch.total,

@@ -23,6 +23,7 @@ TASK_FOR_KIND = {
     "chat": "chat.run",
     "maintenance": "maintenance.run",
     "batch": "batch.expand",
+    "refund_quote": "refund_quote.run",
 }
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-__all__ = ["render_text_pdf"]
+__all__ = ["core_font_text", "render_text_pdf"]
 
 # A fixed creation date: fpdf2 otherwise stamps the current time into the
 # document info and the file ID, which would make every render different.
@@ -35,11 +35,14 @@ _ASCII_REPLACEMENTS = str.maketrans(
         "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2007": " ", "\u2009": " ",
         "\u200a": " ", "\u202f": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
         "\t": "    ", "\f": "\n", "\v": "\n",
+        # Letters outside Latin-1 that Unicode does not decompose into a base letter and a mark.
+        "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0126": "H", "\u0127": "h",
+        "\u0131": "i", "\u0152": "OE", "\u0153": "oe", "\u0166": "T", "\u0167": "t", "\u0138": "k",
     }
 )
 
 
-def _to_core_font_text(text: str) -> str:
+def core_font_text(text: str) -> str:
     """Return ``text`` with every character encodable in Latin-1 (what Helvetica covers)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_ASCII_REPLACEMENTS)
     chars: list[str] = []
@@ -72,8 +75,8 @@ def render_text_pdf(text: str, *, title: str) -> bytes:
     equivalents (curly quotes, dashes) or "?". Identical input gives identical
     bytes.
     """
-    safe_title = _to_core_font_text(title)
-    body = _to_core_font_text(text)
+    safe_title = core_font_text(title)
+    body = core_font_text(text)
 
     pdf = _ContractPDF(orientation="portrait", unit="mm", format="Letter")
     pdf.set_creation_date(_CREATION_DATE)

@@ -328,6 +328,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("CHAT_MAX_MESSAGE_CHARS", "4000", _int(1, 100000), "longest chat message accepted (characters); longer ones get 422"),
     Var("CHAT_HISTORY_MESSAGES", "20", _int(0, 500), "earlier messages of a session sent to the provider with each question"),
     Var("CHAT_CONTEXT_CHARS", "8000", _int(500, 200000), "characters of the most relevant contract passages sent with each question"),
+    # refund quotes
+    Var("REFUND_FREE_LOOK_DAYS", "30", _int(0, 365), "the lender's free-look period in days (full refund, no fee) where the state's rule sets none"),
     # external contract source
     Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database (GET URL/ACCOUNT_NUMBER); empty: database only"),
     Var("EXTERNAL_RDB_API_KEY", "", _text, "bearer token sent to the external contract source", secret=True),
@@ -417,6 +419,7 @@ class Settings:
     chat_max_message_chars: int
     chat_history_messages: int
     chat_context_chars: int
+    refund_free_look_days: int
     external_rdb_api_url: str
     external_rdb_api_key: str
     external_rdb_timeout: int

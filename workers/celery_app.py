@@ -18,7 +18,7 @@ from pipeline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction", "workers.tasks.chat", "workers.tasks.batches")
+TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.extraction", "workers.tasks.chat", "workers.tasks.batches", "workers.tasks.refunds")
 
 
 def _broker_options(settings: Settings) -> dict:

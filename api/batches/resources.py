@@ -1,7 +1,9 @@
-"""Batches: bulk extraction of many contracts on the bulk queue, and its progress."""
+"""Batches: bulk extraction of many contracts, or portfolio refund quotes, on the bulk queue; their
+progress, and a quote batch's results as CSV."""
 
 from __future__ import annotations
 
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -18,8 +20,9 @@ from api.current import settings
 from pipeline import batches, db
 from pipeline.identity.roles import OPERATORS
 from pipeline.logs import get_request_id
+from pipeline.refunds import portfolio
 
-blp = Blueprint("batches", __name__, description="Bulk extraction: one background job per contract on the bulk queue.")
+blp = Blueprint("batches", __name__, description="Bulk work on the bulk queue: extraction (one job per contract) or refund quotes (one job per cancellation).")
 
 
 @blp.route("")
@@ -28,9 +31,9 @@ class Batches(MethodView):
     @blp.arguments(CreateBatchSchema, example={"all_unextracted": True})
     @blp.response(202, BatchAcceptedSchema, example={**EXAMPLE_BATCH, "status": "running", "queued": 4980, "running": 0, "succeeded": 0, "failed": 0, "done": 0, "percent": 0.0, "location": "/api/v1/batches/7c1e4b2a-3d5f-4e6a-9b8c-0d1e2f3a4b5c"},
                   headers={"Location": {"description": "the batch to follow", "schema": {"type": "string"}}})
-    @blp.alt_response(422, description="Neither or both of contract_ids and all_unextracted; a malformed id; an unknown or unconfigured provider; ids that name no contract (listed in details, nothing created).")
+    @blp.alt_response(422, description="Neither or both of contract_ids and all_unextracted; a malformed id; an unknown or unconfigured provider; ids that name no contract (listed in details, nothing created). For refund quotes: no cancellations, a malformed row, or rows that name no contract (listed in details.rows, nothing created).")
     def post(self, body):
-        """Extract many contracts
+        """Extract many contracts, or quote many cancellations
 
         One extraction job per contract, on the `bulk` queue, so agents' interactive work is not
         held up. Contracts that already have an extraction, or a job queued or running, are
@@ -39,9 +42,17 @@ class Batches(MethodView):
         (the batch is `queued` with no jobs yet when this answers); a list of ids is written
         before the answer (the request body is limited by `MAX_REQUEST_BYTES`; longer lists go
         through `flask batch extract --file`). Answers 202 with the batch (`Location` to follow it).
+
+        With `{"kind": "refund_quote", "cancellations": [{"contract_id", "cancellation_date",
+        "reason", "claim_paid"?}]}`: one refund-quote job per cancellation on the `bulk` queue
+        (long lists: `flask batch quote FILE.csv`). A quote that cannot be made (no extraction, no
+        start date) fails its job with the reason; the results are at `quotes.csv`.
         """
         s = settings()
-        if body.get("all_unextracted") and body.get("contract_ids") is None:
+        if body["kind"] == portfolio.KIND:
+            rows = [portfolio.Cancellation(row=index, **item) for index, item in enumerate(body["cancellations"], start=1)]
+            batch_id = portfolio.create(factory=db.session_factory(s), settings=s, cancellations=rows, request_id=get_request_id()).batch_id
+        elif body.get("all_unextracted") and body.get("contract_ids") is None:
             # However many contracts wait, a worker writes their jobs: the answer comes at once.
             batch_id = batches.start_unextracted(session=api_db.session(), settings=s, provider=body.get("provider"), request_id=get_request_id()).id
         else:
@@ -72,3 +83,27 @@ class BatchById(MethodView):
         the time left, and its failures with their reasons.
         """
         return batches.progress(session=api_db.session(), batch_id=parse_id(batch_id, "batch_id"))
+
+
+@blp.route("/<batch_id>/quotes.csv")
+class BatchQuotes(MethodView):
+    @roles(*OPERATORS)
+    @blp.response(200, {"type": "string"}, content_type="text/csv",
+                  description="One row per cancellation, in the order given: the request, the job's status, the quote's figures (or the error).",
+                  headers={"Content-Disposition": {"description": 'attachment; filename="refund-quotes-BATCH.csv"', "schema": {"type": "string"}}})
+    @blp.alt_response(404, description="No batch has this id, or it is not a refund-quote batch.")
+    @blp.alt_response(422, description="The id is not a UUID.")
+    def get(self, batch_id):
+        """Download a quote batch's results
+
+        Streamed as CSV (`row, contract_id, account_number, cancellation_date, reason, claim_paid,
+        status, quote_id, eligible, reason_code, refund, gross_refund, fee_applied, method, factor,
+        rules_version, warnings, error`); rows whose job has not finished show its status. Ready
+        when the batch is `completed`.
+        """
+        key = parse_id(batch_id, "batch_id")
+        portfolio.get_quote_batch_or_raise(session=api_db.session(), batch_id=key)
+        chunks = portfolio.results_csv(factory=db.session_factory(settings()), batch_id=key)
+        response = Response(stream_with_context(chunks), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="refund-quotes-{key}.csv"'
+        return response

@@ -1,11 +1,28 @@
 import marshmallow as ma
 
 from api.fields import StrictBoolean
-
+from models.job import BATCH_KINDS
+from models.refund_quote import REFUND_REASONS
 from pipeline.settings import LLM_PROVIDERS
 
 
+class CancellationSchema(ma.Schema):
+    contract_id = ma.fields.UUID(required=True, metadata={"description": "the contract to quote"})
+    cancellation_date = ma.fields.Date(required=True, metadata={"example": "2026-11-20"})
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(REFUND_REASONS), metadata={"example": "payoff"})
+    claim_paid = StrictBoolean(load_default=False)
+
+
 class CreateBatchSchema(ma.Schema):
+    kind = ma.fields.String(
+        load_default="extraction", validate=ma.validate.OneOf(BATCH_KINDS),
+        metadata={"description": "extraction (the default): extract contracts; refund_quote: quote a list of cancellations"},
+    )
+    cancellations = ma.fields.List(
+        ma.fields.Nested(CancellationSchema),
+        validate=ma.validate.Length(min=1),
+        metadata={"description": "with kind refund_quote: one quote job per cancellation (rows naming no contract refuse the whole batch with 422, listed)"},
+    )
     contract_ids = ma.fields.List(
         ma.fields.UUID(),
         validate=ma.validate.Length(min=1),
@@ -19,6 +36,15 @@ class CreateBatchSchema(ma.Schema):
 
     @ma.validates_schema
     def _one_scope(self, data, **_kwargs):
+        if data.get("kind") == "refund_quote":
+            if "cancellations" not in data:
+                raise ma.ValidationError("A refund_quote batch needs its cancellations.", field_name="cancellations")
+            extra = sorted({"contract_ids", "all_unextracted", "provider"} & set(data))
+            if extra:
+                raise ma.ValidationError(f"A refund_quote batch takes cancellations only, not {', '.join(extra)}.", field_name="_schema")
+            return
+        if "cancellations" in data:
+            raise ma.ValidationError("cancellations need kind: refund_quote.", field_name="kind")
         has_ids = "contract_ids" in data
         has_all = bool(data.get("all_unextracted"))
         if has_ids == has_all:
@@ -40,6 +66,7 @@ class ReasonSchema(ma.Schema):
 
 class BatchSchema(ma.Schema):
     batch_id = ma.fields.String(metadata={"format": "uuid"})
+    kind = ma.fields.String(metadata={"enum": list(BATCH_KINDS), "description": "what the batch's jobs do; a refund_quote batch's results are at quotes.csv"})
     status = ma.fields.String(metadata={"enum": ["queued", "running", "completed", "cancelled"], "description": "queued: jobs still being written; running: jobs queued or running; completed: every job finished"})
     provider = ma.fields.String(allow_none=True)
     total = ma.fields.Integer(metadata={"description": "jobs created (one per contract)"})
@@ -66,7 +93,7 @@ class BatchAcceptedSchema(BatchSchema):
 
 
 EXAMPLE_BATCH = {
-    "batch_id": "7c1e4b2a-3d5f-4e6a-9b8c-0d1e2f3a4b5c", "status": "running", "provider": None,
+    "batch_id": "7c1e4b2a-3d5f-4e6a-9b8c-0d1e2f3a4b5c", "kind": "extraction", "status": "running", "provider": None,
     "total": 4980, "skipped": 20, "queued": 3100, "running": 24, "succeeded": 1850, "failed": 6, "done": 1856, "percent": 37.3,
     "created_at": "2026-11-28T01:00:00+00:00", "started_at": "2026-11-28T01:00:01+00:00", "finished_at": None,
     "elapsed_seconds": 40.2, "throughput_per_second": 46.2, "eta_seconds": 67.6,

@@ -9,9 +9,12 @@ Redis session updated only after commit. The job then:
    that contract (or says it found none);
 3. builds the context (contract details, its extraction, the passages of its text most relevant
    to the question) and asks the provider chain: the same chain, breakers and retry budget as
-   extraction, with the offline `local` answerer as the last fallback;
+   extraction, with the offline `local` answerer as the last fallback. The refund quote
+   calculator is offered as a tool (see ``pipeline.chat.quotes``): "how much would they get back
+   if they cancel today?" is answered with a quote's figure, its id and the contract's clause;
 4. keeps only the quotes it finds in the document, as sources with their offsets, and writes the
-   answer as a chat message together with the job's success.
+   answer as a chat message (and the refund quotes it names, audited) together with the job's
+   success.
 
 When every provider fails the job fails with a message saying so; the question stays stored.
 """
@@ -34,12 +37,14 @@ from pipeline import audit, contracts, db, documents, jobs
 from pipeline.cache import get_cache
 from pipeline.chat import retrieval, sessions
 from pipeline.chat.accounts import find_account_numbers
+from pipeline.chat.quotes import Quoter
 from pipeline.errors import AppError, NotFound
 from pipeline.formatting import money
 from pipeline.grounding import locate
 from pipeline.logs import get_user_id
 from pipeline.providers.base import FIELD_NAMES, ChatOutput, ChatRequest, ChatTurn
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
+from pipeline.refunds import service as refund_quotes
 from pipeline.review import REVIEWER_SOURCE
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import get_source
@@ -193,6 +198,7 @@ def run(job: Job) -> jobs.Completion:
 
     output: ChatOutput | None = None
     attempts: list[dict[str, Any]] = []
+    quoter = Quoter(settings=settings, contract_id=contract.id) if contract is not None else None
     if contract is None:
         reply = _lookup_note(turn) + NO_CONTRACT_REPLY
     elif (turn.switch or turn.lookup) and not _asks_more(turn.question):
@@ -205,6 +211,7 @@ def run(job: Job) -> jobs.Completion:
             history=tuple(turn.history[-settings.chat_history_messages:] if settings.chat_history_messages else ()),
             contract=_contract_facts(contract),
             extraction=_extraction_facts(turn.extraction),
+            tools=(quoter.tool(),),
         )
         try:
             chained = ProviderChain(settings, primary=payload.get("provider")).answer(request=request)
@@ -217,7 +224,12 @@ def run(job: Job) -> jobs.Completion:
         output, attempts = chained.output, chained.attempts
         reply = _lookup_note(turn) + output.text
 
-    sources, dropped = verified_sources(output.quotes if output else (), text)
+    quoted: list[refund_quotes.Draft] = []
+    if quoter is not None:
+        reply, quoted = quoter.cited(reply)
+    # A quote's source is the contract's refund clause, located in the text like any other.
+    clauses = [d.result["clause"]["quote"] for d in quoted if d.result.get("clause")]
+    sources, dropped = verified_sources([*clauses, *(output.quotes if output else ())], text)
     answer_id = uuid.uuid4()
     result: dict[str, Any] = {
         "response": reply,
@@ -238,6 +250,8 @@ def run(job: Job) -> jobs.Completion:
         result["contract_switch"] = turn.switch
     if turn.lookup:
         result["account_lookup"] = turn.lookup
+    if quoted:
+        result["refund_quotes"] = [draft.summary() for draft in quoted]
     if dropped:
         # Quotes the provider gave that are not in the document: never shown as sources.
         result["dropped_quotes"] = dropped
@@ -249,6 +263,8 @@ def run(job: Job) -> jobs.Completion:
         )
         session.add(row)
         session.flush()
+        for draft in quoted:
+            refund_quotes.save(session=session, draft=draft, origin="chat", requested_by=job.requested_by, request_id=job.request_id)
         data: dict[str, Any] = {
             "outcome": "answered", "answered": result["answered"], "sources": len(sources), "dropped_quotes": dropped,
             "provider": result["provider"], "model": result["model"], "attempts": attempts,
@@ -257,6 +273,8 @@ def run(job: Job) -> jobs.Completion:
             data.update(latency_ms=output.latency_ms, prompt_tokens=output.prompt_tokens, completion_tokens=output.completion_tokens)
         if turn.switch:
             data["contract_switch"] = turn.switch
+        if quoted:
+            data["refund_quote_ids"] = [str(draft.id) for draft in quoted]
         _audit(session, job, turn, data)
         message = sessions.message_dict(row)
         switched_to = contract.id if turn.switch and contract else None

@@ -18,8 +18,8 @@ ROLES: tuple[str, ...] = USER_ROLES
 
 # What each role is for, in the words the README and the OpenAPI document use.
 ROLE_DESCRIPTIONS = {
-    AGENT: "search, read contracts and their PDFs, extract, submit reviews, chat, follow their own jobs",
-    OPERATOR: "batches, job and batch status, worker checks, metrics",
+    AGENT: "search, read contracts and their PDFs, extract, submit reviews, quote refunds, chat, follow their own jobs",
+    OPERATOR: "batches (extraction and portfolio refund quotes), job and batch status, worker checks, metrics",
     AUDITOR: "read-only: audit trails and metrics",
     ADMIN: "everything, including users and every user's tokens",
 }

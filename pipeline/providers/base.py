@@ -9,6 +9,7 @@ done by the pipeline on every answer, whoever gave it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -60,13 +61,30 @@ class ChatTurn:
 
 
 @dataclass(frozen=True)
+class ChatTool:
+    """A tool the answering model may call before it answers (e.g. the refund quote calculator).
+
+    ``parameters`` is its arguments' JSON schema; ``run`` takes the arguments the model gave and
+    returns a JSON-ready result for the model to read (``{"error": ...}`` when it cannot), and
+    never raises for bad arguments. Remote adapters offer it as a function or tool; the local
+    answerer calls it itself when the question asks for it.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    run: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """Everything a provider needs to answer one chat turn about one contract.
 
     ``passages`` are the parts of the document most relevant to the question (retrieval keeps
     long contracts within the prompt); ``document_text`` is the whole text, for providers that
     do their own retrieval (the local one). ``contract`` holds metadata facts and
-    ``extraction`` the extracted (or approved) values with their source quotes.
+    ``extraction`` the extracted (or approved) values with their source quotes. ``tools`` are
+    what the provider may call before answering.
     """
 
     question: str
@@ -75,6 +93,10 @@ class ChatRequest:
     history: tuple[ChatTurn, ...] = ()
     contract: dict[str, Any] = field(default_factory=dict)
     extraction: dict[str, Any] | None = None
+    tools: tuple[ChatTool, ...] = ()
+
+    def tool(self, name: str) -> ChatTool | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
 
 
 @dataclass(frozen=True)

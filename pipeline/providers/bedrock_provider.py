@@ -10,7 +10,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError, retry_after_seconds
 from pipeline.providers.chat_prompt import (
-    ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_NAME, ANSWER_TOOL_SCHEMA, CHAT_SYSTEM_PROMPT, answer_from_arguments, conversation,
+    ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_NAME, ANSWER_TOOL_SCHEMA, MAX_TOOL_ROUNDS, answer_from_arguments, conversation, run_tool,
+    system_prompt,
 )
 from pipeline.providers.costs import cost_usd, priced_output
 from pipeline.providers.prompt import SYSTEM_PROMPT, TOOL_DESCRIPTION, TOOL_NAME, TOOL_SCHEMA, fields_from_arguments, user_message
@@ -45,19 +46,19 @@ class BedrockProvider(Provider):
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=min(timeout, 10), read_timeout=timeout, max_pool_connections=64),
         )
 
-    def _converse(self, *, system: str, messages: list, tool: tuple[str, str, dict]) -> dict:
-        """One Converse call forced to use ``tool`` (name, description, schema); errors as ProviderError."""
+    def _converse(self, *, system: str, messages: list, tool: tuple[str, str, dict], extra_tools: tuple = (), free: bool = False) -> dict:
+        """One Converse call that must use ``tool`` (name, description, schema), or with ``free``
+        any of it and ``extra_tools``; errors as ProviderError."""
         name, description, schema = tool
+        tools = [{"toolSpec": {"name": name, "description": description, "inputSchema": {"json": schema}}}]
+        tools += [{"toolSpec": {"name": t.name, "description": t.description, "inputSchema": {"json": t.parameters}}} for t in extra_tools]
         try:
             return self.client.converse(
                 modelId=self.model,
                 system=[{"text": system}],
                 messages=messages,
                 inferenceConfig={"maxTokens": 1024, "temperature": 0},
-                toolConfig={
-                    "tools": [{"toolSpec": {"name": name, "description": description, "inputSchema": {"json": schema}}}],
-                    "toolChoice": {"tool": {"name": name}},
-                },
+                toolConfig={"tools": tools, "toolChoice": {"any": {}} if free else {"tool": {"name": name}}},
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
@@ -103,15 +104,35 @@ class BedrockProvider(Provider):
         )
 
     def answer(self, *, request: ChatRequest) -> ChatOutput:
+        """Answer through the answer tool; the request's tools may be used first (their results go
+        back as ``toolResult`` blocks), after ``MAX_TOOL_ROUNDS`` the answer is forced."""
         started = time.perf_counter()
-        answer = self._converse(
-            system=CHAT_SYSTEM_PROMPT,
-            messages=[{"role": turn["role"], "content": [{"text": turn["content"]}]} for turn in conversation(request)],
-            tool=(ANSWER_TOOL_NAME, ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_SCHEMA),
-        )
+        messages = [{"role": turn["role"], "content": [{"text": turn["content"]}]} for turn in conversation(request)]
+        prompt_tokens = completion_tokens = 0
+        for round_ in range(MAX_TOOL_ROUNDS + 1):
+            free = bool(request.tools) and round_ < MAX_TOOL_ROUNDS
+            answer = self._converse(
+                system=system_prompt(request), messages=messages, tool=(ANSWER_TOOL_NAME, ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_SCHEMA),
+                extra_tools=request.tools, free=free,
+            )
+            used = self._usage(answer)
+            prompt_tokens, completion_tokens = prompt_tokens + used[0], completion_tokens + used[1]
+            content = answer.get("output", {}).get("message", {}).get("content", [])
+            uses = [c["toolUse"] for c in content if isinstance(c, dict) and "toolUse" in c]
+            if not uses:
+                raise ProviderError("bedrock: the answer has no tool use", retryable=True)
+            final = next((u for u in uses if u.get("name") == ANSWER_TOOL_NAME), None)
+            if final is not None:
+                break
+            messages.append({"role": "assistant", "content": [{"toolUse": u} for u in uses]})
+            messages.append({"role": "user", "content": [
+                {"toolResult": {"toolUseId": u["toolUseId"], "content": [{"text": run_tool(request, u.get("name", ""), u.get("input"))}]}}
+                for u in uses
+            ]})
+        else:
+            raise ProviderError("bedrock: the model kept calling tools and never answered", retryable=True)
         latency_ms = int((time.perf_counter() - started) * 1000)
-        text, quotes, answered = answer_from_arguments(self._tool_input(answer))
-        prompt_tokens, completion_tokens = self._usage(answer)
+        text, quotes, answered = answer_from_arguments(final.get("input"))
         return ChatOutput(
             text=text, quotes=quotes, answered=answered, provider=self.name, model=self.model,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,

@@ -6,14 +6,22 @@ text most relevant to the question, each between ``<passage>`` tags with its off
 question. The model answers by calling one tool with the answer, whether the contract answers
 the question, and the passages it relied on, copied verbatim; the pipeline keeps only those it
 finds in the document.
+
+Before answering, the model may call the tools the request offers (``ChatRequest.tools``: the
+refund quote calculator, ``quote_refund``), up to ``MAX_TOOL_ROUNDS`` times; the adapters run them
+and send their results back as tool results, then insist on the answer tool.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from pipeline.providers.base import ChatRequest, ProviderError
 from pipeline.providers.prompt import arguments_object
+
+logger = logging.getLogger(__name__)
 
 ANSWER_TOOL_NAME = "answer_contract_question"
 ANSWER_TOOL_DESCRIPTION = "Give the answer to the agent's question about the contract, with the passages it relies on."
@@ -29,6 +37,58 @@ If they do not answer the question, say plainly that the contract does not answe
 answered to false and quote nothing; never guess and never use outside knowledge of typical
 contracts. Each quote must be copied verbatim from a passage (character for character, no
 paraphrase, no ellipsis). Always answer by calling the {ANSWER_TOOL_NAME} tool."""
+
+QUOTE_TOOL_NAME = "quote_refund"
+QUOTE_TOOL_DESCRIPTION = (
+    "Compute what the customer would get back of the GAP charge if the coverage were cancelled on a date for "
+    "a reason, from this contract's terms and the state's rules. Returns the refund, each step, the contract's "
+    "refund clause and a quote_id. Call it for any question about how much would be refunded or got back."
+)
+QUOTE_TOOL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "cancellation_date": {"type": "string", "description": "YYYY-MM-DD; leave out for today"},
+        "reason": {
+            "type": "string",
+            "enum": ["customer_request", "payoff", "trade_in", "refinance", "repossession", "total_loss", "unwind"],
+            "description": "why the coverage ends; customer_request when the question does not say",
+        },
+        "claim_paid": {"type": "boolean", "description": "true only if the question says a GAP claim was already paid"},
+    },
+    "additionalProperties": False,
+}
+QUOTE_TOOL_GUIDANCE = f"""
+
+When the agent asks how much the customer would get back (a refund on cancellation, payoff,
+trade-in and the like) and the {QUOTE_TOOL_NAME} tool is offered, call it first; then answer with
+the refund figure it returns, its quote_id, and quote the contract clause it returns verbatim."""
+# Tool calls a model may make before it must answer (each is one more request to the provider).
+MAX_TOOL_ROUNDS = 2
+
+
+def system_prompt(request: ChatRequest) -> str:
+    return CHAT_SYSTEM_PROMPT + (QUOTE_TOOL_GUIDANCE if request.tool(QUOTE_TOOL_NAME) else "")
+
+
+def run_tool(request: ChatRequest, name: str, arguments: Any) -> str:
+    """Run a tool the model called; its result as the JSON text sent back. An unknown tool or
+    arguments that are not an object come back as an error for the model to read."""
+    tool = request.tool(name)
+    if tool is None:
+        result: dict[str, Any] = {"error": f"there is no tool {name!r}; answer with {ANSWER_TOOL_NAME}"}
+    else:
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments or "{}")
+            except json.JSONDecodeError:
+                arguments = None
+        if not isinstance(arguments, dict):
+            result = {"error": "the tool's arguments must be a JSON object"}
+        else:
+            result = tool.run(arguments)
+    logger.info("chat tool called", extra={"tool": name, "error": result.get("error")})
+    return json.dumps(result)
+
 
 ANSWER_TOOL_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -3,12 +3,16 @@
 It answers the questions agents ask most from what is known for sure, and quotes the passage
 each answer comes from:
 
-1. the refund terms (premium, refund method, cancellation fee): from the extraction (approved
+1. how much a cancellation would refund ("how much would they get back if they cancel today?",
+   "refund on payoff on 2026-11-20"): it reads the date, the reason and a paid claim from the
+   question and calls the refund quote tool the request offers, then states the figure, the
+   quote's id and the contract's refund clause;
+2. the refund terms (premium, refund method, cancellation fee): from the extraction (approved
    values first, as the pipeline hands them over), else read from the text with the local rules;
-2. contract details (customer, vehicle, dealer, lender, term, start date, state): from the
+3. contract details (customer, vehicle, dealer, lender, term, start date, state): from the
    contract's record, quoting the sentence of the document that names them when there is one;
-3. anything else: the sentences of the document most relevant to the question (retrieval);
-4. when no sentence is about the question, it says plainly that the contract does not answer it.
+4. anything else: the sentences of the document most relevant to the question (retrieval);
+5. when no sentence is about the question, it says plainly that the contract does not answer it.
 
 Deterministic and quick, so it is also the last fallback when remote providers fail.
 """
@@ -16,11 +20,13 @@ Deterministic and quick, so it is also the last fallback when remote providers f
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pipeline.chat.retrieval import rank, sentences
 from pipeline.providers.base import ChatRequest
+from pipeline.providers.chat_prompt import QUOTE_TOOL_NAME
 from pipeline.providers.local_extractor import extract_fields
 
 # Share of the question's weight a sentence must contain to count as answering it.
@@ -63,6 +69,11 @@ def answer(request: ChatRequest) -> tuple[str, tuple[str, ...], bool]:
     """(answer text, quotes from the document, whether the contract answers the question)."""
     question = request.question
     text = request.document_text
+    tool = request.tool(QUOTE_TOOL_NAME)
+    if tool is not None:
+        arguments = quote_arguments(question)
+        if arguments is not None:
+            return _quote_answer(tool.run(arguments))
     if _SUMMARY.search(question):
         return _summary(request)
     asked = _fields_asked(question)
@@ -80,6 +91,96 @@ def answer(request: ChatRequest) -> tuple[str, tuple[str, ...], bool]:
         quotes.append(best[1].passage.text)
         reply += f' It also says: "{quotes[1]}"'
     return reply, tuple(quotes), True
+
+
+# --- refund quotes --------------------------------------------------------------------------------
+
+_REFUND_ASKED = re.compile(
+    r"get (?:back|refunded)|money back|\brefund(?!able)|\bowed\b|\breceive\b|\breturned to\b"
+    r"|how much (?:\w+\s+){0,5}(?:get|receive|back|return|refund)",
+    re.IGNORECASE,
+)
+_ENDING = re.compile(
+    r"cancel|pay(?:s|ing)?[\s-]?off|paid[\s-]?off|trade|trading|\bsold\b|\bsell|refinanc|\brefi\b|repo(?:ssess\w*|'d|ed)?\b"
+    r"|total(?:led|ed| loss)|unwind|unwound|\btoday\b|\btomorrow\b|\bon\s+\d|\bon\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+    re.IGNORECASE,
+)
+_HOW_COMPUTED = re.compile(r"how (?:is|are|would|will|do|does) (?:\w+\s+){0,3}(?:calculat|comput|work|determin|figured)", re.IGNORECASE)
+_REASON_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("unwind", re.compile(r"unwind|unwound|never funded", re.IGNORECASE)),
+    ("repossession", re.compile(r"\brepo(?:ssess\w*|'d|ed|s)?\b", re.IGNORECASE)),
+    ("total_loss", re.compile(r"total(?:led|ed| loss)|written off", re.IGNORECASE)),
+    ("refinance", re.compile(r"refinanc|\brefi\b", re.IGNORECASE)),
+    ("trade_in", re.compile(r"trade[\s-]?in|\btrad(?:e|es|ed|ing)(?:\s+\w+){0,3}\s+in\b|\btraded\b|\bsold\b|\bsell(?:s|ing)?\b", re.IGNORECASE)),
+    ("payoff", re.compile(r"pay(?:s|ing)?[\s-]?off|paid[\s-]?off|payoff", re.IGNORECASE)),
+)
+_CLAIM_PAID = re.compile(r"claim (?:was |has been |had been |already |is )*paid|paid (?:a|the|their) (?:gap )?claim", re.IGNORECASE)
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_US_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_WORD_DATE = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE)
+_WORD_DATE_DAY_FIRST = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(\d{4})\b", re.IGNORECASE)
+_BEFORE_CANCELLATION_DATE = re.compile(r"(?:cancel\w*|\bon|as of|effective|\bby|off|payoff|date)\W*$", re.IGNORECASE)
+
+
+def asks_for_quote(question: str) -> bool:
+    """Whether the question asks what a cancellation would refund (not how refunds are computed)."""
+    return bool(_REFUND_ASKED.search(question) and _ENDING.search(question) and not _HOW_COMPUTED.search(question))
+
+
+def _dates(question: str) -> list[tuple[int, str]]:
+    """Dates named in the question, by position, as ISO text; one that is no real day (February
+    30th) is kept as written, so the quote refuses it rather than quoting another day."""
+    found: list[tuple[int, str]] = []
+    patterns = (
+        (_ISO_DATE, lambda m: (int(m[1]), int(m[2]), int(m[3]))),
+        (_US_DATE, lambda m: (int(m[3]), int(m[1]), int(m[2]))),
+        (_WORD_DATE, lambda m: (int(m[3]), _MONTHS[m[1].lower()[:3]], int(m[2]))),
+        (_WORD_DATE_DAY_FIRST, lambda m: (int(m[3]), _MONTHS[m[2].lower()[:3]], int(m[1]))),
+    )
+    for pattern, parts in patterns:
+        for match in pattern.finditer(question):
+            try:
+                found.append((match.start(), date(*parts(match)).isoformat()))
+            except ValueError:
+                found.append((match.start(), match.group(0)))
+    return sorted(found)
+
+
+def quote_arguments(question: str) -> dict[str, Any] | None:
+    """The quote tool's arguments read from a refund question; None when it does not ask for one.
+
+    The date is the one said to be the cancellation's ("cancel on ...", "as of ..."), else the
+    last one named; none (or "today") leaves it to the tool, which takes today. The reason is the
+    first that its words name, else the customer's request.
+    """
+    if not asks_for_quote(question):
+        return None
+    arguments: dict[str, Any] = {
+        "reason": next((reason for reason, pattern in _REASON_WORDS if pattern.search(question)), "customer_request"),
+        "claim_paid": bool(_CLAIM_PAID.search(question)),
+    }
+    dates = _dates(question)
+    if dates:
+        named = [when for start, when in dates if _BEFORE_CANCELLATION_DATE.search(question[max(0, start - 30):start])]
+        arguments["cancellation_date"] = (named or [when for _, when in dates])[-1]
+    return arguments
+
+
+def _quote_answer(result: dict[str, Any]) -> tuple[str, tuple[str, ...], bool]:
+    if result.get("error"):
+        return f"I could not quote a refund: {result['error']}", (), False
+    reply = (
+        f"If the GAP coverage is cancelled on {result['cancellation_date']} ({result['reason_words']}), the customer "
+        f"would get back {_dollars(result['refund'])}. {result['reason_text']} This is refund quote {result['quote_id']}."
+    )
+    if result.get("warnings"):
+        reply += " Note: " + "; ".join(result["warnings"]) + "."
+    clause = (result.get("clause") or {}).get("quote")
+    if clause:
+        reply += f' The contract says: "{clause}"'
+        return reply, (clause,), True
+    return reply, (), True
 
 
 def _fields_asked(question: str) -> list[str]:

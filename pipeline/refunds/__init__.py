@@ -1,7 +1,9 @@
-"""Refund quotes: the pure formulas and the state rules they apply (see README.md here).
+"""Refund quotes: the pure formulas and the state rules they apply (README.md, "Refund quotes").
 
-Storage, the API, the letter and chat build on :func:`quote_refund`; nothing here does I/O except
-:func:`load_rules`, which reads the rules file.
+``formulas`` and ``rules`` are pure (nothing does I/O except :func:`load_rules`, which reads the
+rules file); ``service`` gathers a quote's inputs with their sources, stores and audits it;
+``letter`` renders it as a PDF; ``portfolio`` runs batches of them as jobs. Chat offers the
+calculator as a tool (``pipeline.chat.quotes``).
 """
 
 from pipeline.refunds.formulas import (

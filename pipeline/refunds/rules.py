@@ -3,7 +3,7 @@
 The rules live in ``state_rules.json`` beside this module, not in code. Each state entry holds only
 what a public statute or regulation says, each value with the citation it comes from and the
 address of the text that was read; a key whose figure could not be verified is ``null`` and the
-quote falls back to the contract and the defaults. See README.md in this package for the file's
+quote falls back to the contract and the defaults. See README.md ("Refund quotes") for the file's
 shape and how to add a state.
 
 :func:`parse_rules` is pure (a mapping in, a :class:`RuleBook` out); :func:`load_rules` reads a

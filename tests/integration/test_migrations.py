@@ -14,7 +14,7 @@ from models import Base
 from pipeline import migrate
 from tests.support import database as dbsupport
 
-TABLES = {"contracts", "extractions", "corrections", "audit_events", "users", "api_tokens", "chat_messages", "jobs", "batches"}
+TABLES = {"contracts", "extractions", "corrections", "audit_events", "users", "api_tokens", "chat_messages", "jobs", "batches", "refund_quotes"}
 
 
 def _tables(url):
@@ -163,5 +163,21 @@ def test_sqlite_audit_events_are_append_only_too(settings, tmp_path):
         conn.exec_driver_sql("INSERT INTO audit_events (event_type, event_data) VALUES ('search', '{}')")
     for statement in ("UPDATE audit_events SET event_type = 'view'", "DELETE FROM audit_events"):
         with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def test_sqlite_refund_quotes_are_immutable_too(settings, tmp_path):
+    local = settings.replace(database_url=f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    migrate.upgrade(local)
+    engine = create_engine(local.database_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO refund_quotes (id, contract_id, extraction_id, origin, cancellation_date, reason, claim_paid, request, "
+            "eligible, reason_code, refund, gross_refund, fee_applied, factor, reason_text, rules_version, formulas_version, result) "
+            "VALUES ('a', 'c', 'e', 'api', '2026-11-20', 'payoff', 0, '{}', 1, 'unearned_refund', 10, 60, 50, 0.5, 'x', 'v', '1', '{}')"
+        )
+    for statement in ("UPDATE refund_quotes SET refund = 11, gross_refund = 61", "DELETE FROM refund_quotes"):
+        with pytest.raises(Exception, match="immutable"), engine.begin() as conn:
             conn.exec_driver_sql(statement)
     engine.dispose()

@@ -5,7 +5,9 @@ in production while nothing reaches the internet. See ``server.py`` for endpoint
 semantics, ``brain.py`` for what it answers, ``formats.py`` for the wire shapes.
 """
 
-from tests.simulator.brain import AnswerBrain, Brain, ChatBrain, default_answer_brain, default_brain, default_chat_brain
+from tests.simulator.brain import (
+    AnswerBrain, Brain, ChatBrain, ToolBrain, default_answer_brain, default_brain, default_chat_brain, default_tool_brain,
+)
 from tests.simulator.formats import FAMILIES, MALFORMED_JSON_TEXT, MALFORMED_TOOL_INPUT
 from tests.simulator.server import ANY_FAMILY, FAULT_KINDS, RequestRecord, Simulator
 
@@ -20,7 +22,9 @@ __all__ = [
     "ChatBrain",
     "RequestRecord",
     "Simulator",
+    "ToolBrain",
     "default_answer_brain",
     "default_brain",
     "default_chat_brain",
+    "default_tool_brain",
 ]

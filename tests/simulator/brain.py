@@ -11,6 +11,7 @@ Tests that need a particular answer pass their own ``Brain`` to the simulator.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -29,6 +30,10 @@ ChatBrain = Callable[[str], str]
 
 AnswerBrain = Callable[[str], dict[str, Any]]
 """Prompt text -> the chat answer tool's arguments: ``{"answer", "answered", "quotes"}``."""
+
+ToolBrain = Callable[[str, tuple[str, ...]], "tuple[str, dict[str, Any]] | None"]
+"""(prompt text, the tools offered) -> (tool, arguments) to call a tool before answering, or None
+to answer now. Asked only when the request lets the model choose among several tools."""
 
 # "$795", "$ 1,295.00": a dollar sign is what tells an amount from a term in months or a date.
 _MONEY = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?")
@@ -157,6 +162,40 @@ def default_chat_brain(prompt: str) -> str:
 
 
 _PASSAGE = re.compile(r'<passage start="\d+" end="\d+">\n(.*?)\n</passage>', re.DOTALL)
+_TOOL_RESULT = re.compile(r"<tool_result>\n(.*?)\n</tool_result>", re.DOTALL)
+
+
+def _question(prompt: str) -> str:
+    """The agent's question: after the prompt's last ``Question:``, before any tool results."""
+    from pipeline.providers.chat_prompt import QUESTION_MARKER
+
+    return prompt.rsplit(QUESTION_MARKER, 1)[-1].split("<tool_result>", 1)[0].strip()
+
+
+def _tool_results(prompt: str) -> list[dict[str, Any]]:
+    results = []
+    for text in _TOOL_RESULT.findall(prompt):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            results.append(value)
+    return results
+
+
+def default_tool_brain(prompt: str, tools: tuple[str, ...]) -> tuple[str, dict[str, Any]] | None:
+    """Call the refund quote tool, once, for a question about how much a cancellation refunds.
+
+    It reads the question as the offline answerer does (dates, reasons, a paid claim); a model
+    would do the same with more words."""
+    from pipeline.providers.chat_prompt import QUOTE_TOOL_NAME
+    from pipeline.providers.local_chat import quote_arguments
+
+    if QUOTE_TOOL_NAME not in tools or _tool_results(prompt):
+        return None
+    arguments = quote_arguments(_question(prompt))
+    return (QUOTE_TOOL_NAME, arguments) if arguments is not None else None
 
 
 def default_answer_brain(prompt: str) -> dict[str, Any]:
@@ -165,11 +204,22 @@ def default_answer_brain(prompt: str) -> dict[str, Any]:
     The question is the text after the prompt's last ``Question:``; the candidates are the
     sentences of its ``<passage>`` blocks, so each quote is a verbatim slice of the contract.
     When no sentence shares a word with the question, it says the contract does not answer it.
+    After a refund quote tool result, it answers with the quote's figure, id and clause.
     """
     from pipeline.chat.retrieval import rank, sentences
-    from pipeline.providers.chat_prompt import QUESTION_MARKER
 
-    question = prompt.rsplit(QUESTION_MARKER, 1)[-1].strip()
+    quoted = next((r for r in reversed(_tool_results(prompt)) if "quote_id" in r or "error" in r), None)
+    if quoted is not None:
+        if "error" in quoted:
+            return {"answer": f"Simulated answer. No quote could be made: {quoted['error']}", "answered": False, "quotes": []}
+        clause = (quoted.get("clause") or {}).get("quote")
+        return {
+            "answer": f"Simulated answer. Cancelled on {quoted['cancellation_date']}, the customer gets back "
+                      f"${Decimal(quoted['refund']):,.2f} (quote {quoted['quote_id']}).",
+            "answered": True,
+            "quotes": [clause] if clause else [],
+        }
+    question = _question(prompt)
     candidates = [sentence for passage in _PASSAGE.findall(prompt) for sentence in sentences(passage)]
     ranked = [item for item in rank(question, candidates) if item.coverage >= 0.5]
     if not ranked:

@@ -51,9 +51,14 @@ class ParsedRequest:
     prompt: str
     """System and user message text, concatenated: what the brain sees."""
     tool_name: str | None
-    """The tool the answer must call (honouring tool_choice); None answers in text."""
+    """The tool the answer calls unless the brain picks another (the one tool_choice names, else
+    the first); None answers in text."""
     wants_json: bool = False
     """OpenAI ``response_format`` json_schema / json_object: the object goes in message.content."""
+    tools: tuple[str, ...] = ()
+    """Every tool offered."""
+    forced: bool = False
+    """tool_choice names one tool: the model may call no other."""
 
     @property
     def structured(self) -> bool:
@@ -135,6 +140,40 @@ def _user_text(messages: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+TOOL_RESULT_OPEN = "<tool_result>"
+TOOL_RESULT_CLOSE = "</tool_result>"
+
+
+def _tool_result_text(text: str) -> str:
+    """A tool result as the brain sees it in the prompt, after the conversation."""
+    return f"{TOOL_RESULT_OPEN}\n{text}\n{TOOL_RESULT_CLOSE}"
+
+
+def _tool_results(messages: list[dict[str, Any]]) -> list[str]:
+    """The results of earlier tool calls sent back in the conversation, in all three formats:
+    OpenAI ``{"role": "tool", "content"}``, Anthropic ``{"type": "tool_result", "content"}`` blocks
+    and Bedrock ``{"toolResult": {"content": [{"text"} | {"json"}]}}`` blocks (in user turns)."""
+    results: list[str] = []
+    for message in messages:
+        if message.get("role") == "tool":
+            results += _text_parts(message.get("content"))
+            continue
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_result":
+                inner = block.get("content")
+                results += [inner] if isinstance(inner, str) else _text_parts(inner)
+            elif isinstance(block.get("toolResult"), dict):
+                for part in block["toolResult"].get("content") or []:
+                    if isinstance(part, dict) and "json" in part:
+                        results.append(json.dumps(part["json"]))
+                    elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                        results.append(part["text"])
+    return [_tool_result_text(text) for text in results]
+
+
 def _join(parts: list[str]) -> str:
     return "\n\n".join(part for part in parts if part)
 
@@ -170,6 +209,7 @@ class OpenAIFormat:
                 if message.get("role") in ("system", "developer", "user")
                 for text in _text_parts(message.get("content"))
             ]
+            + _tool_results(messages)
         )
         functions = [
             tool["function"]["name"]
@@ -179,17 +219,18 @@ class OpenAIFormat:
         ]
         choice = body.get("tool_choice")
         tool_name: str | None = None
+        forced = False
         if functions and choice != "none":
             if isinstance(choice, dict):
                 named = (choice.get("function") or {}).get("name")
                 if named not in functions:
                     raise BadRequest(f"tool_choice names {named!r}, which is not among the tools")
-                tool_name = named
-            else:  # "auto", "required" or absent: the simulated model always calls the tool
+                tool_name, forced = named, True
+            else:  # "auto", "required" or absent: the simulated model always calls a tool
                 tool_name = functions[0]
         response_format = body.get("response_format")
         wants_json = isinstance(response_format, dict) and response_format.get("type") in ("json_schema", "json_object")
-        return ParsedRequest(self.family, model, prompt, tool_name, wants_json)
+        return ParsedRequest(self.family, model, prompt, tool_name, wants_json, tuple(functions), forced)
 
     def success(self, request: ParsedRequest, answer: Answer, *, latency_ms: int) -> Reply:
         if request.structured:
@@ -265,6 +306,7 @@ class AnthropicFormat:
             raise BadRequest("the simulator does not stream; send stream=false")
         parts = _text_parts(body.get("system"))
         parts += _user_text(messages)
+        parts += _tool_results(messages)
         tools = [
             tool["name"]
             for tool in body.get("tools") or []
@@ -272,14 +314,15 @@ class AnthropicFormat:
         ]
         choice = body.get("tool_choice") or {"type": "auto"}
         tool_name: str | None = None
+        forced = False
         if tools and choice.get("type") != "none":
             if choice.get("type") == "tool":
                 if choice.get("name") not in tools:
                     raise BadRequest(f"tool_choice names {choice.get('name')!r}, which is not among the tools")
-                tool_name = choice["name"]
-            else:  # "auto" or "any": the simulated model always calls the first tool
+                tool_name, forced = choice["name"], True
+            else:  # "auto" or "any": the simulated model always calls a tool, the first unless the brain picks
                 tool_name = tools[0]
-        return ParsedRequest(self.family, model, _join(parts), tool_name)
+        return ParsedRequest(self.family, model, _join(parts), tool_name, tools=tuple(tools), forced=forced)
 
     def success(self, request: ParsedRequest, answer: Answer, *, latency_ms: int) -> Reply:
         if request.tool_name:
@@ -339,6 +382,7 @@ class BedrockFormat:
             raise BadRequest("modelId is required")
         parts = _text_parts(body.get("system"))
         parts += _user_text(messages)
+        parts += _tool_results(messages)
         tool_config = body.get("toolConfig") or {}
         tools = [
             tool["toolSpec"]["name"]
@@ -348,15 +392,16 @@ class BedrockFormat:
         ]
         choice = tool_config.get("toolChoice") or {"auto": {}}
         tool_name: str | None = None
+        forced = False
         if tools:
             if "tool" in choice:
                 named = (choice.get("tool") or {}).get("name")
                 if named not in tools:
                     raise BadRequest(f"toolChoice names {named!r}, which is not among the tools")
-                tool_name = named
-            else:  # {"auto": {}} or {"any": {}}: the simulated model always calls the first tool
+                tool_name, forced = named, True
+            else:  # {"auto": {}} or {"any": {}}: the simulated model always calls a tool, the first unless the brain picks
                 tool_name = tools[0]
-        return ParsedRequest(self.family, model_id, _join(parts), tool_name)
+        return ParsedRequest(self.family, model_id, _join(parts), tool_name, tools=tuple(tools), forced=forced)
 
     def success(self, request: ParsedRequest, answer: Answer, *, latency_ms: int) -> Reply:
         if request.tool_name:

@@ -10,7 +10,9 @@ them. So the simulator speaks the real wire formats (see ``formats.py``) on 127.
 
 What the model answers comes from a pluggable brain (``brain.py``): ``brain`` for extraction tool
 calls, ``answer_brain`` for chat turns (the ``answer_contract_question`` tool: an answer quoting the
-contract's passages verbatim), ``chat_brain`` for plain-text requests. Faults apply to all alike. Behaviour is settable while it
+contract's passages verbatim), ``chat_brain`` for plain-text requests, and ``tool_brain`` for a
+request that lets the model choose among several tools: it may call another tool first (the
+refund quote calculator), whose result comes back in the next request. Faults apply to all alike. Behaviour is settable while it
 runs, from Python or over HTTP (for benchmarks in other processes):
 
 - ``GET /_sim/health``, ``GET /_sim/stats``, ``GET /_sim/config``
@@ -55,7 +57,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from types import TracebackType
@@ -63,7 +65,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pipeline.providers.chat_prompt import ANSWER_TOOL_NAME
-from tests.simulator.brain import AnswerBrain, Brain, ChatBrain, default_answer_brain, default_brain, default_chat_brain
+from tests.simulator.brain import (
+    AnswerBrain, Brain, ChatBrain, ToolBrain, default_answer_brain, default_brain, default_chat_brain, default_tool_brain,
+)
 from tests.simulator.formats import FAMILIES, FORMATS, Answer, BadRequest, ParsedRequest, Reply, WireFormat
 
 logger = logging.getLogger(__name__)
@@ -140,6 +144,7 @@ class Simulator:
         brain: Brain | None = None,
         chat_brain: ChatBrain | None = None,
         answer_brain: AnswerBrain | None = None,
+        tool_brain: ToolBrain | None = None,
         latency: float = 0.0,
         retry_after: float | None = 1.0,
         timeout_hold: float = 30.0,
@@ -148,6 +153,7 @@ class Simulator:
         self.brain: Brain = brain or default_brain
         self.chat_brain: ChatBrain = chat_brain or default_chat_brain
         self.answer_brain: AnswerBrain = answer_brain or default_answer_brain
+        self.tool_brain: ToolBrain = tool_brain or default_tool_brain
         self._host = host
         self._requested_port = port
         self._initial = {
@@ -472,8 +478,18 @@ class Simulator:
 
         malformed = fault == "malformed"
         try:
+            chosen = None
+            if not malformed and request.tool_name and not request.forced and len(request.tools) > 1:
+                # A free choice among tools: the model may call another one before it answers.
+                chosen = self.tool_brain(request.prompt, request.tools)
             if malformed:
                 answer = Answer(malformed=True)
+            elif chosen is not None:
+                name, arguments = chosen
+                if name not in request.tools or not isinstance(arguments, dict):
+                    raise TypeError(f"the tool brain chose {name!r} with {type(arguments).__name__} arguments")
+                request = replace(request, tool_name=name)
+                answer = Answer(arguments=arguments)
             elif request.structured:
                 # A chat turn (the answer tool) is answered by the answer brain, an extraction by the brain.
                 think = self.answer_brain if request.tool_name == ANSWER_TOOL_NAME else self.brain
