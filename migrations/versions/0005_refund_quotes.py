@@ -92,6 +92,19 @@ def upgrade() -> None:
     with op.batch_alter_table("batches") as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=32), server_default='extraction', nullable=False))
         batch_op.create_check_constraint(op.f("ck_batches_kind"), _in("kind", ("extraction", "refund_quote")))
+    _runtime_role_inserts_and_reads_quotes()
+
+
+def _runtime_role_inserts_and_reads_quotes() -> None:
+    """Quotes are a record too: the service's role (see 0004) may only insert and read them, so it
+    cannot get round the triggers either (dropping the table in a downgrade drops the grants).
+    Nothing to do with one role or on SQLite."""
+    bind = op.get_bind()
+    runtime = op.get_context().opts.get("runtime_role")
+    if bind.dialect.name != "postgresql" or not runtime or runtime == bind.exec_driver_sql("SELECT current_user").scalar():
+        return
+    role = bind.dialect.identifier_preparer.quote(runtime)
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON refund_quotes FROM {role}")
 
 
 def downgrade() -> None:

@@ -37,8 +37,13 @@ def test_two_workers_together_stay_under_the_limit(client, worker, session_facto
     assert len(arrivals) == 20
     # Both processes did the work, so the limit held across them, not inside one.
     assert all(member.output().count('"job started"') >= 1 for member in fleet), [m.output()[-2000:] for m in fleet]
-    # At most RPM/60 requests in any second (one more for the jitter between taking a slot and arriving).
-    assert _most_in_any_window(arrivals, 1.0) <= RPM // 60 + 1, sorted(arrivals)
+    # The slots are spaced 60/RPM s apart, so 20 calls span at least 19 slots; without the shared
+    # limit they all arrive within a fraction of a second. Arrival times also carry the machine's
+    # scheduling delay between a slot and its request (seen up to a few hundred ms on a loaded
+    # 2-core host), so the per-second check allows for one late request bunching with the next.
+    ordered = sorted(arrivals)
+    assert ordered[-1] - ordered[0] >= 0.8 * 19 * 60 / RPM, ordered
+    assert _most_in_any_window(arrivals, 1.0) <= RPM // 60 + 2, ordered
 
 
 def test_slots_are_spaced_and_shared_through_redis(redis_client, settings):
