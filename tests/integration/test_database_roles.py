@@ -110,5 +110,6 @@ def test_each_table_grants_the_service_what_it_needs_and_no_more(service, databa
             for table in tables
         }
     assert held.pop("audit_events") == {"SELECT", "INSERT"}
+    assert held.pop("refund_quotes") == {"SELECT", "INSERT"}
     assert held.pop("alembic_version") == {"SELECT"}
     assert held and all(p == {"SELECT", "INSERT", "UPDATE", "DELETE"} for p in held.values()), held

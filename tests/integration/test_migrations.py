@@ -168,7 +168,7 @@ def test_sqlite_audit_events_are_append_only_too(settings, tmp_path):
 
 
 def test_sqlite_refund_quotes_are_immutable_too(settings, tmp_path):
-    local = settings.replace(database_url=f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    local = settings.replace(database_url=f"sqlite:///{tmp_path / 'q.sqlite3'}", migration_database_url="")
     migrate.upgrade(local)
     engine = create_engine(local.database_url, poolclass=NullPool)
     with engine.begin() as conn:

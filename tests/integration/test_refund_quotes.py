@@ -241,14 +241,22 @@ def test_unknown_quotes_and_letters_are_404(client):
         assert client.get(path.format("nope")).status_code == 422
 
 
-def test_quotes_are_immutable_in_the_database(client, session_factory):
+def test_quotes_are_immutable_in_the_database(client, session_factory, database_roles):
+    """The service's role may not change a quote at all; the owner (triggers) may not either."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
     contract = _contract(session_factory)
     _extraction(session_factory, contract)
     assert _quote(client, contract.id).status_code == 201
+    owner = create_engine(database_roles.owner_url, poolclass=NullPool)
     for statement in ("UPDATE refund_quotes SET refund = refund + 1", "DELETE FROM refund_quotes"):
-        with pytest.raises(Exception, match="immutable"), session_factory() as session:
+        with pytest.raises(Exception, match="permission denied"), session_factory() as session:
             session.execute(text(statement))
             session.commit()
+        with pytest.raises(Exception, match="immutable"), owner.begin() as conn:
+            conn.execute(text(statement))
+    owner.dispose()
 
 
 def test_the_letter_is_documented_as_a_binary_pdf(client):
