@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,12 +11,14 @@ from api.auth import roles
 from api.batches.schemas import (
     EXAMPLE_BATCH,
     BatchAcceptedSchema,
+    BatchListArgsSchema,
     BatchSchema,
+    BatchSummarySchema,
     CreateBatchSchema,
 )
 from api.contracts.resources import parse_id
 from api.current import settings
-from pipeline import batches, db
+from pipeline import batch_exports, batches, db
 from pipeline.identity.roles import OPERATORS
 from pipeline.logs import get_request_id
 
@@ -25,14 +28,30 @@ blp = Blueprint("batches", __name__, description="Bulk extraction: one backgroun
 @blp.route("")
 class Batches(MethodView):
     @roles(*OPERATORS)
+    @blp.arguments(BatchListArgsSchema, location="query")
+    @blp.response(200, BatchSummarySchema(many=True))
+    @blp.paginate(page_size=20, max_page_size=100)
+    @blp.alt_response(422, description="An unknown status, or a bad page or page_size.")
+    def get(self, args, pagination_parameters):
+        """List batches
+
+        Newest first, each with its jobs counted by status; paginated (`page`, `page_size`;
+        totals in the `X-Pagination` header). `GET /batches/{id}` adds throughput, ETA and failures.
+        """
+        page = batches.get_all(session=api_db.session(), offset=pagination_parameters.first_item, limit=pagination_parameters.page_size, status=args.get("status"))
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @roles(*OPERATORS)
     @blp.arguments(CreateBatchSchema, example={"all_unextracted": True})
     @blp.response(202, BatchAcceptedSchema, example={**EXAMPLE_BATCH, "status": "running", "queued": 4980, "running": 0, "succeeded": 0, "failed": 0, "done": 0, "percent": 0.0, "location": "/api/v1/batches/7c1e4b2a-3d5f-4e6a-9b8c-0d1e2f3a4b5c"},
                   headers={"Location": {"description": "the batch to follow", "schema": {"type": "string"}}})
-    @blp.alt_response(422, description="Neither or both of contract_ids and all_unextracted; a malformed id; an unknown or unconfigured provider; ids that name no contract (listed in details, nothing created).")
+    @blp.alt_response(422, description="Not exactly one of contract_ids, account_numbers and all_unextracted; a malformed id or account number; account numbers that name no contract; an unknown or unconfigured provider; ids that name no contract (listed in details, nothing created).")
     def post(self, body):
         """Extract many contracts
 
-        One extraction job per contract, on the `bulk` queue, so agents' interactive work is not
+        The contracts by id (`contract_ids`), by account number (`account_numbers`) or every one
+        not yet extracted (`all_unextracted`). One extraction job per contract, on the `bulk` queue, so agents' interactive work is not
         held up. Contracts that already have an extraction, or a job queued or running, are
         skipped and counted. The jobs are written in chunks of `BATCH_CHUNK_SIZE`, each its own
         transaction, and sent as each chunk commits. With `all_unextracted` a worker writes them
@@ -41,6 +60,8 @@ class Batches(MethodView):
         through `flask batch extract --file`). Answers 202 with the batch (`Location` to follow it).
         """
         s = settings()
+        if body.get("account_numbers") is not None:
+            body["contract_ids"] = batches.contract_ids_for_accounts(session=api_db.session(), account_numbers=body["account_numbers"], chunk_size=s.batch_chunk_size)
         if body.get("all_unextracted") and body.get("contract_ids") is None:
             # However many contracts wait, a worker writes their jobs: the answer comes at once.
             batch_id = batches.start_unextracted(session=api_db.session(), settings=s, provider=body.get("provider"), request_id=get_request_id()).id
@@ -72,3 +93,28 @@ class BatchById(MethodView):
         the time left, and its failures with their reasons.
         """
         return batches.progress(session=api_db.session(), batch_id=parse_id(batch_id, "batch_id"))
+
+
+@blp.route("/<batch_id>/results.csv")
+class BatchResults(MethodView):
+    @roles(*OPERATORS)
+    @blp.response(200, description="`text/csv`, streamed: a header, then one line per contract of the batch, by account number: "
+                  "account_number, contract_id, status (of its job), extraction_status, each field's value, confidence and badge, error.",
+                  content_type="text/csv")
+    @blp.alt_response(404, description="No batch has this id.")
+    @blp.alt_response(422, description="The id is not a UUID.")
+    def get(self, batch_id):
+        """Download a batch's results
+
+        One line per contract given a job (skipped contracts have none), written as it is read
+        from the database, so a batch of any size streams. A contract whose job failed has its
+        error and no values.
+        """
+        key = parse_id(batch_id, "batch_id")
+        batches.get_or_raise(session=api_db.session(), batch_id=key)
+        s = settings()
+        lines = batch_exports.results_csv(factory=db.session_factory(s), settings=s, batch_id=key)
+        response = Response(stream_with_context(lines), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="batch-{key}.csv"'
+        response.headers["Cache-Control"] = "no-store"
+        return response

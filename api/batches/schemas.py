@@ -1,5 +1,6 @@
 import marshmallow as ma
 
+from api.contracts.schemas import AccountNumber
 from pipeline.settings import LLM_PROVIDERS
 
 
@@ -9,6 +10,11 @@ class CreateBatchSchema(ma.Schema):
         validate=ma.validate.Length(min=1),
         metadata={"description": "contracts to extract (a repeated id counts once; ids that name no contract refuse the whole batch with 422)"},
     )
+    account_numbers = ma.fields.List(
+        AccountNumber(),
+        validate=ma.validate.Length(min=1),
+        metadata={"description": "contracts to extract, by account number (spaces and dashes ignored; numbers that name no contract refuse the whole batch with 422)", "example": ["4350-948-342"]},
+    )
     all_unextracted = ma.fields.Boolean(metadata={"description": "true: every contract that has no extraction yet"})
     provider = ma.fields.String(
         validate=ma.validate.OneOf(LLM_PROVIDERS),
@@ -17,10 +23,9 @@ class CreateBatchSchema(ma.Schema):
 
     @ma.validates_schema
     def _one_scope(self, data, **_kwargs):
-        has_ids = "contract_ids" in data
-        has_all = bool(data.get("all_unextracted"))
-        if has_ids == has_all:
-            raise ma.ValidationError("Give either contract_ids or all_unextracted: true, not both.", field_name="_schema")
+        given = ("contract_ids" in data) + ("account_numbers" in data) + bool(data.get("all_unextracted"))
+        if given != 1:
+            raise ma.ValidationError("Give one of contract_ids, account_numbers or all_unextracted: true.", field_name="_schema")
 
 
 class FailureSchema(ma.Schema):
@@ -73,3 +78,25 @@ EXAMPLE_BATCH = {
     "failure_reasons": [{"error": "the contract has no document text and no PDF", "count": 6}],
     "request_id": "9f2c6a1e0b7d4c3a",
 }
+
+
+class BatchListArgsSchema(ma.Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(("queued", "running", "completed", "cancelled")), metadata={"description": "only batches in this state"})
+
+
+class BatchSummarySchema(ma.Schema):
+    batch_id = ma.fields.String(metadata={"format": "uuid"})
+    status = ma.fields.String(metadata={"enum": ["queued", "running", "completed", "cancelled"]})
+    provider = ma.fields.String(allow_none=True)
+    total = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    queued = ma.fields.Integer()
+    running = ma.fields.Integer()
+    succeeded = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    done = ma.fields.Integer()
+    percent = ma.fields.Float()
+    created_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    started_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    finished_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    requested_by = ma.fields.String(allow_none=True, metadata={"format": "uuid"})
