@@ -82,8 +82,11 @@ async function follow(jobId) {
   const progress = $("#progress");
   progress.hidden = false;
   $("#extract-button").disabled = true;
+  const seen = [];
   const final = await followJob(jobId, (state) => {
     $("#progress-text").textContent = STATUS_WORDS[state.status] || state.status;
+    seen.push(state.status);
+    progress.dataset.seen = seen.join(" "); // the states this page was told of, in order
   });
   if (final.status === "succeeded") {
     progress.hidden = true;

@@ -36,17 +36,19 @@ export function el(tag, props = {}, ...children) {
 
 export const token = () => sessionStorage.getItem(TOKEN_KEY);
 
-export function signOut(message) {
+export function signOut(message, failed = false) {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(METHOD_KEY);
-  if (message) sessionStorage.setItem("cre.signOutMessage", message);
+  if (message) sessionStorage.setItem("cre.signOutMessage", JSON.stringify({ message, failed }));
   window.location.assign(window.location.pathname + window.location.search);
 }
 
 // Calls the API with the user's token; the error's message is the JSON error body's `message`.
-export async function api(path, { method = "GET", body, raw = false, headers = {} } = {}) {
+// `bearer` tries a token not yet kept (the sign-in form); a 401 on the kept one signs out.
+export async function api(path, { method = "GET", body, raw = false, headers = {}, bearer } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
-  if (token()) init.headers.Authorization = `Bearer ${token()}`;
+  const credential = bearer || token();
+  if (credential) init.headers.Authorization = `Bearer ${credential}`;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -60,7 +62,7 @@ export async function api(path, { method = "GET", body, raw = false, headers = {
   if (!response.ok) {
     let errorBody = null;
     try { errorBody = await response.json(); } catch (err) { /* not JSON: the status says it */ }
-    if (response.status === 401 && token()) signOut((errorBody && errorBody.message) || "Your sign-in has expired; sign in again.");
+    if (response.status === 401 && !bearer && token()) signOut((errorBody && errorBody.message) || "Your sign-in has expired; sign in again.", true);
     throw new ApiError(response.status, errorBody);
   }
   if (raw) return response;
@@ -246,16 +248,15 @@ function showSignIn(message) {
     event.preventDefault();
     const value = $("#api-token").value.trim();
     if (!value) { showError("Enter an API token."); $("#api-token").focus(); return; }
-    sessionStorage.setItem(TOKEN_KEY, value);
-    sessionStorage.setItem(METHOD_KEY, "token");
     try {
-      await api("/api/v1/me");
+      await api("/api/v1/me", { bearer: value });
     } catch (err) {
-      sessionStorage.removeItem(TOKEN_KEY);
       showError(err);
       $("#api-token").focus();
       return;
     }
+    sessionStorage.setItem(TOKEN_KEY, value);
+    sessionStorage.setItem(METHOD_KEY, "token");
     window.location.reload();
   });
   const sso = $("#sso-sign-in");
@@ -278,9 +279,14 @@ function showRole(me) {
 
 // Signs the page in (or shows the sign-in form), shows what the role may use, then runs the page.
 export async function boot(init) {
-  const farewell = sessionStorage.getItem("cre.signOutMessage");
+  const farewell = JSON.parse(sessionStorage.getItem("cre.signOutMessage") || "null");
   sessionStorage.removeItem("cre.signOutMessage");
-  if (!token()) { showSignIn(); if (farewell) say(farewell); return; }
+  if (!token()) {
+    showSignIn();
+    if (farewell && farewell.failed) showError(farewell.message);
+    else if (farewell) say(farewell.message);
+    return;
+  }
   let me;
   try {
     me = await api("/api/v1/me");

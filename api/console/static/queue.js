@@ -9,6 +9,8 @@ let items = [];
 let index = 0;
 let doc = null;
 let current = null; // what reviewView returned for the current item
+let opening = 0; // the latest open(): an answer for an item left since is dropped
+let loading = Promise.resolve(); // the latest open(), which keys that act on the item wait for
 
 function query() {
   const form = $("#queue-filters");
@@ -47,8 +49,15 @@ function renderList() {
   if (!items.length) list.append(el("li", { className: "empty" }, "Nothing to review: the queue is clear."));
 }
 
-async function open() {
+function open() {
+  loading = openItem();
+  return loading;
+}
+
+async function openItem() {
   const item = items[index];
+  const ticket = ++opening;
+  current = null; // no key acts on the item being left while the next one loads
   if (!item) {
     $("#item-title").textContent = "Item";
     $("#review").replaceChildren();
@@ -60,6 +69,7 @@ async function open() {
     api(`/api/v1/extractions/${item.extraction_id}`),
     api(`/api/v1/contracts/${item.contract_id}`),
   ]);
+  if (ticket !== opening) return;
   $("#item-title").textContent = `${contract.account_number} · ${contract.customer_name || ""}`;
   doc.show(contract.document_text);
   current = reviewView($("#review"), doc, extraction, {
@@ -93,8 +103,8 @@ function onKey(event) {
   const actions = {
     j: () => move(1), ArrowDown: () => move(1),
     k: () => move(-1), ArrowUp: () => move(-1),
-    e: () => current && current.firstInput && current.firstInput.focus(),
-    a: () => current && current.form && current.form.requestSubmit(),
+    e: () => loading.then(() => current && current.firstInput && current.firstInput.focus()),
+    a: () => loading.then(() => current && current.form && current.form.requestSubmit()),
     r: () => guarded(load),
   };
   const action = actions[event.key];
