@@ -28,7 +28,9 @@ async function start(event) {
   await guarded(async () => {
     const body = all ? { all_unextracted: true } : parseEntries(await file.text());
     const batch = await api("/api/v1/batches", { method: "POST", body });
-    say(`Batch started: ${batch.total} contracts, ${batch.skipped} skipped.`);
+    say(batch.status === "queued"
+      ? "Batch started: a worker is writing its jobs; the counts follow."
+      : `Batch started: ${batch.total} contracts, ${batch.skipped} skipped.`);
     $("#batch-form").reset();
     page = 1;
     selected = batch.batch_id;

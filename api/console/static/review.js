@@ -19,7 +19,8 @@ export function documentView(node) {
       if (start === null || start === undefined || end === null || end === undefined || end > chars.length) return false;
       const mark = el("mark", { id: "highlight" }, chars.slice(start, end).join(""));
       node.replaceChildren(chars.slice(0, start).join(""), mark, chars.slice(end).join(""));
-      mark.scrollIntoView({ block: "center" });
+      // Scroll the text, not the page: the fields the reviewer is reading stay where they are.
+      node.scrollTop = Math.max(0, mark.offsetTop - node.clientHeight / 2 + mark.offsetHeight / 2);
       return true;
     },
   };
