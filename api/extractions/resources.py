@@ -53,7 +53,7 @@ class Extractions(MethodView):
         Paginated (`page`, `page_size`; totals in the `X-Pagination` header). Open an item with
         `GET /extractions/{id}` for its passages.
         """
-        filters = review_queue.QueueFilter(**{k: v for k, v in args.items()})
+        filters = review_queue.QueueFilter(**args)
         page = review_queue.get_all(
             session=api_db.session(), settings=settings(), filters=filters,
             offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,

@@ -117,11 +117,13 @@ async function openPdf() {
   await guarded(async () => {
     say("Opening the PDF…");
     const url = URL.createObjectURL(await fetchBlob(`/api/v1/contracts/${contract.contract_id}/pdf`));
-    const opened = window.open(url, "_blank", "noopener");
+    const opened = window.open(url, "_blank");
     if (!opened) {
       // A blocked pop-up: offer the file as a link instead.
       const link = el("a", { href: url, download: `GAP-${contract.account_number}.pdf` }, "Download the PDF");
       $("#open-pdf").after(" ", link);
+    } else {
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
     }
     say("");
   });
