@@ -151,6 +151,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint, prefix in _resource_blueprints():
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{prefix}")
 
+    from api.console.views import blp as console_blp
+
+    app.register_blueprint(console_blp)  # a plain blueprint: the pages are not API operations
+
     _install_dispatcher(settings)
     _refuse_production_without_sign_in(settings)
 

@@ -104,6 +104,11 @@ def audit_without_subject() -> None:
     g.audit_unlinked = True
 
 
+def not_audited() -> None:
+    """Keep this request off the audit trail (the console's pages and assets: not contract data)."""
+    g.audit_skip = True
+
+
 def _ids() -> tuple[uuid.UUID | None, uuid.UUID | None]:
     """The contract and extraction the request names in its path or its JSON body."""
     if g.get("audit_unlinked"):
@@ -145,7 +150,7 @@ def init_audit(app: Flask, settings: Settings) -> None:
     @app.after_request
     def _audit_in_unit_of_work(response: Response) -> Response:
         # Unknown URLs and wrong methods match no route: logged, not audited.
-        if request.url_rule is None or not is_audited(request.method, request.path, settings.audit_request_exclude):
+        if request.url_rule is None or g.get("audit_skip") or not is_audited(request.method, request.path, settings.audit_request_exclude):
             return response
         if response.status_code < 400 or g.get("db_keep_on_error"):
             session = api_db.session()

@@ -7,8 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, Numeric, String, Text, func, literal_column, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import Float
 
 from models.base import Base, JsonType, Timestamps, check_in, new_id, utcnow
 
@@ -20,6 +23,32 @@ REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
 FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
 
 Money = Numeric(12, 2)
+
+
+class least(GenericFunction):  # noqa: N801 - an SQL function's name
+    """LEAST(a, b, ...) on PostgreSQL; SQLite spells it MIN(a, b, ...)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(least, "sqlite")
+def _least_sqlite(element, compiler, **kw):  # noqa: ANN001, ANN202
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+def field_confidence(source: Any, field: str) -> ColumnElement:
+    """A field's confidence for sorting (``source``: the model or its table's columns); a missing
+    one counts as 0, as nothing is known of that value."""
+    return func.coalesce(getattr(source, f"{field}_confidence"), literal_column("0.0"))
+
+
+def lowest_confidence(source: Any) -> ColumnElement:
+    """The least confident field's confidence: the review queue's order and its index's expression."""
+    return least(*(field_confidence(source, name) for name in FIELD_NAMES))
+
+
+PENDING = "status = 'pending'"
 
 
 def _field_checks(field: str) -> list[CheckConstraint]:
@@ -84,6 +113,13 @@ class Extraction(Timestamps, Base):
     corrections: Mapped[list[Correction]] = relationship(
         back_populates="extraction", order_by="Correction.created_at"
     )
+
+
+# The review queue: pending extractions, least confident first (migration 0006).
+Index(
+    "ix_extractions_pending_confidence", lowest_confidence(Extraction.__table__.c), Extraction.__table__.c.created_at,
+    postgresql_where=text(PENDING), sqlite_where=text(PENDING),
+)
 
 
 class Correction(Base):

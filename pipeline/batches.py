@@ -455,3 +455,71 @@ def sweep(*, session: Session, queued_stale_after: int, now: datetime | None = N
         refresh(session=session, batch=batch)
         completed += batch.status == "completed"
     return {"batches_released": len(stuck), "batches_completed": completed}
+
+
+# --- listing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchPage:
+    items: list[dict[str, Any]]
+    total: int
+
+
+def get_all(*, session: Session, offset: int = 0, limit: int = 50, status: str | None = None) -> BatchPage:
+    """One page of batches, newest first, each with its jobs counted by status.
+
+    The page's counts come from one grouped query (index ``ix_jobs_batch_id_status``), and each
+    batch's status is brought up to date from them as :func:`progress` does.
+    """
+    conditions = [Batch.status == status] if status else []
+    total = session.scalar(select(func.count()).select_from(Batch).where(*conditions)) or 0
+    page = session.scalars(
+        select(Batch).where(*conditions).order_by(Batch.created_at.desc(), Batch.id).offset(offset).limit(limit)
+    ).all()
+    found: dict[uuid.UUID, dict[str, int]] = {batch.id: {s: 0 for s in ("queued", "running", "succeeded", "failed")} for batch in page}
+    if page:
+        rows = session.execute(
+            select(Job.batch_id, Job.status, func.count()).where(Job.batch_id.in_(list(found))).group_by(Job.batch_id, Job.status)
+        ).all()
+        for batch_id, job_status_, n in rows:
+            found[batch_id][job_status_] = int(n)
+    items = []
+    for batch in page:
+        by_status = refresh(session=session, batch=batch, by_status=found[batch.id])
+        done = by_status["succeeded"] + by_status["failed"]
+        items.append({
+            "batch_id": str(batch.id),
+            "status": batch.status,
+            "provider": batch.provider,
+            "total": batch.total,
+            "skipped": batch.skipped,
+            **by_status,
+            "done": done,
+            "percent": round(100.0 * done / batch.total, 1) if batch.total else 100.0,
+            "created_at": iso_utc(batch.created_at),
+            "started_at": iso_utc(_aware(batch.started_at)),
+            "finished_at": iso_utc(_aware(batch.finished_at)),
+            "requested_by": str(batch.requested_by) if batch.requested_by else None,
+        })
+    session.flush()
+    return BatchPage(items=items, total=total)
+
+
+def contract_ids_for_accounts(*, session: Session, account_numbers: list[str], chunk_size: int) -> list[uuid.UUID]:
+    """The contracts of these (normalised) account numbers, in the order given.
+
+    A batch started from a file of account numbers refuses the whole file when some number names
+    no contract in the database, listing them, as a file of unknown ids does.
+    """
+    by_number: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(list(dict.fromkeys(account_numbers)), chunk_size):
+        by_number.update(session.execute(select(Contract.account_number, Contract.id).where(Contract.account_number.in_(chunk))).tuples().all())
+    unknown = [number for number in dict.fromkeys(account_numbers) if number not in by_number]
+    if unknown:
+        more = f" (first {MISSING_SHOWN} listed)" if len(unknown) > MISSING_SHOWN else ""
+        raise ValidationFailed(
+            f"{len(unknown)} account number{'s' if len(unknown) != 1 else ''} name no contract{more}; nothing was created",
+            details={"json": {"account_numbers": unknown[:MISSING_SHOWN]}, "unknown_count": len(unknown)},
+        )
+    return [by_number[number] for number in account_numbers]

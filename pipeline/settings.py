@@ -338,6 +338,7 @@ VARIABLES: tuple[Var, ...] = (
     # sign-in (OpenID Connect)
     Var("OIDC_ISSUER", "", _https_url, "issuer URL of the lender's identity provider, exactly as its tokens' iss says (https://tenant.auth0.com/); empty: single sign-on off"),
     Var("OIDC_AUDIENCE", "", _audiences, "audience a token must name (the API identifier or client id; comma-separated for several); required with OIDC_ISSUER"),
+    Var("OIDC_CLIENT_ID", "", _text, "client id of the console at the identity provider (a public client: authorization code flow with PKCE, no secret); with OIDC_ISSUER, the console offers single sign-on. Add it to OIDC_AUDIENCE when the console sends ID tokens"),
     Var("OIDC_JWKS_URL", "", _https_url, "the provider's signing keys (JWKS); empty: jwks_uri from OIDC_ISSUER/.well-known/openid-configuration"),
     Var("OIDC_ROLES_CLAIM", "", _text, "claim listing the user's roles (roles, a namespaced claim, or a dotted path like realm_access.roles); empty: roles are kept in the users table only"),
     Var("OIDC_LEEWAY_SECONDS", "60", _int(0, 600), "clock skew tolerated when checking a token's exp, nbf and iat"),
@@ -426,6 +427,7 @@ class Settings:
     external_rdb_retries: int
     oidc_issuer: str
     oidc_audience: tuple[str, ...]
+    oidc_client_id: str
     oidc_jwks_url: str
     oidc_roles_claim: str
     oidc_leeway_seconds: int

@@ -12,12 +12,14 @@ from api.auth import roles
 from api.batches.schemas import (
     EXAMPLE_BATCH,
     BatchAcceptedSchema,
+    BatchListArgsSchema,
     BatchSchema,
+    BatchSummarySchema,
     CreateBatchSchema,
 )
 from api.contracts.resources import parse_id
 from api.current import settings
-from pipeline import batches, db
+from pipeline import batch_exports, batches, db
 from pipeline.identity.roles import OPERATORS
 from pipeline.logs import get_request_id
 from pipeline.refunds import portfolio
@@ -28,14 +30,30 @@ blp = Blueprint("batches", __name__, description="Bulk work on the bulk queue: e
 @blp.route("")
 class Batches(MethodView):
     @roles(*OPERATORS)
+    @blp.arguments(BatchListArgsSchema, location="query")
+    @blp.response(200, BatchSummarySchema(many=True))
+    @blp.paginate(page_size=20, max_page_size=100)
+    @blp.alt_response(422, description="An unknown status, or a bad page or page_size.")
+    def get(self, args, pagination_parameters):
+        """List batches
+
+        Newest first, each with its jobs counted by status; paginated (`page`, `page_size`;
+        totals in the `X-Pagination` header). `GET /batches/{id}` adds throughput, ETA and failures.
+        """
+        page = batches.get_all(session=api_db.session(), offset=pagination_parameters.first_item, limit=pagination_parameters.page_size, status=args.get("status"))
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @roles(*OPERATORS)
     @blp.arguments(CreateBatchSchema, example={"all_unextracted": True})
     @blp.response(202, BatchAcceptedSchema, example={**EXAMPLE_BATCH, "status": "running", "queued": 4980, "running": 0, "succeeded": 0, "failed": 0, "done": 0, "percent": 0.0, "location": "/api/v1/batches/7c1e4b2a-3d5f-4e6a-9b8c-0d1e2f3a4b5c"},
                   headers={"Location": {"description": "the batch to follow", "schema": {"type": "string"}}})
-    @blp.alt_response(422, description="Neither or both of contract_ids and all_unextracted; a malformed id; an unknown or unconfigured provider; ids that name no contract (listed in details, nothing created). For refund quotes: no cancellations, a malformed row, or rows that name no contract (listed in details.rows, nothing created).")
+    @blp.alt_response(422, description="Not exactly one of contract_ids, account_numbers and all_unextracted; a malformed id or account number; account numbers that name no contract; an unknown or unconfigured provider; ids that name no contract (listed in details, nothing created). For refund quotes: no cancellations, a malformed row, or rows that name no contract (listed in details.rows, nothing created).")
     def post(self, body):
         """Extract many contracts, or quote many cancellations
 
-        One extraction job per contract, on the `bulk` queue, so agents' interactive work is not
+        The contracts by id (`contract_ids`), by account number (`account_numbers`) or every one
+        not yet extracted (`all_unextracted`). One extraction job per contract, on the `bulk` queue, so agents' interactive work is not
         held up. Contracts that already have an extraction, or a job queued or running, are
         skipped and counted. The jobs are written in chunks of `BATCH_CHUNK_SIZE`, each its own
         transaction, and sent as each chunk commits. With `all_unextracted` a worker writes them
@@ -49,6 +67,8 @@ class Batches(MethodView):
         start date) fails its job with the reason; the results are at `quotes.csv`.
         """
         s = settings()
+        if body.get("account_numbers") is not None:
+            body["contract_ids"] = batches.contract_ids_for_accounts(session=api_db.session(), account_numbers=body["account_numbers"], chunk_size=s.batch_chunk_size)
         if body["kind"] == portfolio.KIND:
             rows = [portfolio.Cancellation(row=index, **item) for index, item in enumerate(body["cancellations"], start=1)]
             batch_id = portfolio.create(factory=db.session_factory(s), settings=s, cancellations=rows, request_id=get_request_id()).batch_id
@@ -106,4 +126,29 @@ class BatchQuotes(MethodView):
         chunks = portfolio.results_csv(factory=db.session_factory(settings()), batch_id=key)
         response = Response(stream_with_context(chunks), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="refund-quotes-{key}.csv"'
+        return response
+
+
+@blp.route("/<batch_id>/results.csv")
+class BatchResults(MethodView):
+    @roles(*OPERATORS)
+    @blp.response(200, {"type": "string"}, description="`text/csv`, streamed: a header, then one line per contract of the batch, by account number: "
+                  "account_number, contract_id, status (of its job), extraction_status, each field's value, confidence and badge, error.",
+                  content_type="text/csv")
+    @blp.alt_response(404, description="No batch has this id.")
+    @blp.alt_response(422, description="The id is not a UUID.")
+    def get(self, batch_id):
+        """Download a batch's results
+
+        One line per contract given a job (skipped contracts have none), written as it is read
+        from the database, so a batch of any size streams. A contract whose job failed has its
+        error and no values.
+        """
+        key = parse_id(batch_id, "batch_id")
+        batches.get_or_raise(session=api_db.session(), batch_id=key)
+        s = settings()
+        lines = batch_exports.results_csv(factory=db.session_factory(s), settings=s, batch_id=key)
+        response = Response(stream_with_context(lines), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="batch-{key}.csv"'
+        response.headers["Cache-Control"] = "no-store"
         return response

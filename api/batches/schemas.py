@@ -3,6 +3,7 @@ import marshmallow as ma
 from api.fields import StrictBoolean
 from models.job import BATCH_KINDS
 from models.refund_quote import REFUND_REASONS
+from api.contracts.schemas import AccountNumber
 from pipeline.settings import LLM_PROVIDERS
 
 
@@ -28,6 +29,11 @@ class CreateBatchSchema(ma.Schema):
         validate=ma.validate.Length(min=1),
         metadata={"description": "contracts to extract (a repeated id counts once; ids that name no contract refuse the whole batch with 422)"},
     )
+    account_numbers = ma.fields.List(
+        AccountNumber(),
+        validate=ma.validate.Length(min=1),
+        metadata={"description": "contracts to extract, by account number (spaces and dashes ignored; numbers that name no contract refuse the whole batch with 422)", "example": ["4350-948-342"]},
+    )
     all_unextracted = StrictBoolean(metadata={"description": "true: every contract that has no extraction yet"})
     provider = ma.fields.String(
         validate=ma.validate.OneOf(LLM_PROVIDERS),
@@ -39,16 +45,15 @@ class CreateBatchSchema(ma.Schema):
         if data.get("kind") == "refund_quote":
             if "cancellations" not in data:
                 raise ma.ValidationError("A refund_quote batch needs its cancellations.", field_name="cancellations")
-            extra = sorted({"contract_ids", "all_unextracted", "provider"} & set(data))
+            extra = sorted({"contract_ids", "account_numbers", "all_unextracted", "provider"} & set(data))
             if extra:
                 raise ma.ValidationError(f"A refund_quote batch takes cancellations only, not {', '.join(extra)}.", field_name="_schema")
             return
         if "cancellations" in data:
             raise ma.ValidationError("cancellations need kind: refund_quote.", field_name="kind")
-        has_ids = "contract_ids" in data
-        has_all = bool(data.get("all_unextracted"))
-        if has_ids == has_all:
-            raise ma.ValidationError("Give either contract_ids or all_unextracted: true, not both.", field_name="_schema")
+        given = ("contract_ids" in data) + ("account_numbers" in data) + bool(data.get("all_unextracted"))
+        if given != 1:
+            raise ma.ValidationError("Give one of contract_ids, account_numbers or all_unextracted: true.", field_name="_schema")
 
 
 class FailureSchema(ma.Schema):
@@ -102,3 +107,25 @@ EXAMPLE_BATCH = {
     "failure_reasons": [{"error": "the contract has no document text and no PDF", "count": 6}],
     "request_id": "9f2c6a1e0b7d4c3a",
 }
+
+
+class BatchListArgsSchema(ma.Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(("queued", "running", "completed", "cancelled")), metadata={"description": "only batches in this state"})
+
+
+class BatchSummarySchema(ma.Schema):
+    batch_id = ma.fields.String(metadata={"format": "uuid"})
+    status = ma.fields.String(metadata={"enum": ["queued", "running", "completed", "cancelled"]})
+    provider = ma.fields.String(allow_none=True)
+    total = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    queued = ma.fields.Integer()
+    running = ma.fields.Integer()
+    succeeded = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    done = ma.fields.Integer()
+    percent = ma.fields.Float()
+    created_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    started_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    finished_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    requested_by = ma.fields.String(allow_none=True, metadata={"format": "uuid"})

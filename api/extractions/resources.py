@@ -14,11 +14,13 @@ from api.current import settings
 from api.extractions.schemas import (
     CreateSchema,
     ExtractionSchema,
+    QueueArgsSchema,
+    QueueItemSchema,
     SubmitSchema,
     SubmittedSchema,
 )
 from api.jobs.schemas import JobAcceptedSchema
-from pipeline import audit, extraction, job_status, review
+from pipeline import audit, extraction, job_status, review, review_queue
 from pipeline.cache import get_cache
 from pipeline.identity.roles import AGENTS
 from pipeline.logs import get_request_id
@@ -32,6 +34,32 @@ FIELD_EXAMPLE = {
     "source": {"quote": "The GAP charge for this Waiver is $795.00", "start": 412, "end": 453},
     "flags": [],
 }
+
+
+@blp.route("")
+class Extractions(MethodView):
+    @roles(*AGENTS)
+    @blp.arguments(QueueArgsSchema, location="query")
+    @blp.response(200, QueueItemSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @blp.alt_response(422, description="An unknown status, badge, field or sort; a confidence outside 0 to 1; a malformed batch id or time; a bad page or page_size.")
+    def get(self, args, pagination_parameters):
+        """List extractions (the review queue)
+
+        Least confident first by default: an extraction's confidence is its least confident
+        field's, or `field`'s when given, and its badge is that confidence's. Filter by `status`
+        (`pending` is the queue), `badge`, `max_confidence`, `batch_id` and age (`created_before`,
+        `created_after`); sort by `confidence`, `-confidence`, `created_at` or `-created_at`.
+        Paginated (`page`, `page_size`; totals in the `X-Pagination` header). Open an item with
+        `GET /extractions/{id}` for its passages.
+        """
+        filters = review_queue.QueueFilter(**args)
+        page = review_queue.get_all(
+            session=api_db.session(), settings=settings(), filters=filters,
+            offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
 
 
 @blp.route("/create")

@@ -1,3 +1,5 @@
+from datetime import timezone
+
 import marshmallow as ma
 
 
@@ -75,3 +77,43 @@ class CorrectionViewSchema(ma.Schema):
 
 class SubmittedSchema(ExtractionSchema):
     corrections = ma.fields.List(ma.fields.Nested(CorrectionViewSchema), metadata={"description": "the corrections this submit made"})
+
+
+class QueueArgsSchema(ma.Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(("pending", "approved")), metadata={"description": "only extractions in this state (the review queue: pending)"})
+    badge = ma.fields.String(validate=ma.validate.OneOf(("high", "medium", "low")), metadata={"description": "only this badge: of `field` when given, else of the least confident field"})
+    field = ma.fields.String(validate=ma.validate.OneOf(("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")),
+                             metadata={"description": "sort and filter by this field's confidence instead of the least confident field's"})
+    max_confidence = ma.fields.Float(validate=ma.validate.Range(min=0, max=1), metadata={"description": "only confidences at or below this", "example": 0.6})
+    batch_id = ma.fields.UUID(metadata={"description": "only contracts of this batch"})
+    created_before = ma.fields.AwareDateTime(default_timezone=timezone.utc, metadata={"description": "only extractions made before this time (ISO 8601; UTC when no zone is given): the queue's age filter"})
+    created_after = ma.fields.AwareDateTime(default_timezone=timezone.utc, metadata={"description": "only extractions made at or after this time"})
+    sort = ma.fields.String(load_default="confidence", validate=ma.validate.OneOf(("confidence", "-confidence", "created_at", "-created_at")),
+                            metadata={"description": "confidence (least confident first, the default), -confidence, created_at (oldest first) or -created_at"})
+
+
+class QueueFieldSchema(ma.Schema):
+    value = ma.fields.String(allow_none=True)
+    confidence = ma.fields.Float(allow_none=True)
+    badge = ma.fields.String(metadata={"enum": ["high", "medium", "low"]})
+    flags = ma.fields.List(ma.fields.String())
+
+
+class QueueFieldsSchema(ma.Schema):
+    gap_insurance_premium = ma.fields.Nested(QueueFieldSchema)
+    refund_calculation_method = ma.fields.Nested(QueueFieldSchema)
+    cancellation_fee = ma.fields.Nested(QueueFieldSchema)
+
+
+class QueueItemSchema(ma.Schema):
+    extraction_id = ma.fields.String(metadata={"format": "uuid"})
+    contract_id = ma.fields.String(metadata={"format": "uuid"})
+    account_number = ma.fields.String()
+    customer_name = ma.fields.String(allow_none=True)
+    status = ma.fields.String(metadata={"enum": ["pending", "approved"]})
+    confidence = ma.fields.Float(allow_none=True, metadata={"description": "the confidence sorted by: of `field`, else of the least confident field"})
+    badge = ma.fields.String(metadata={"enum": ["high", "medium", "low"], "description": "the badge of that confidence"})
+    fields = ma.fields.Nested(QueueFieldsSchema)
+    provider = ma.fields.String(allow_none=True)
+    approved_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    created_at = ma.fields.String(metadata={"format": "date-time"})

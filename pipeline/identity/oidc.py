@@ -226,6 +226,7 @@ class OidcVerifier:
         self._keys: _KeySet | None = None
         self._attempted_at: float | None = None
         self._last_failure: ProviderUnavailable | None = None
+        self._discovery: dict[str, Any] | None = None
         self.fetches = 0
 
     # --- verification ---------------------------------------------------------------------------
@@ -368,6 +369,26 @@ class OidcVerifier:
             self._keys, self._last_failure = keys, None
             logger.info("identity provider keys fetched: %d signing keys", len(keys.by_kid) + len(keys.unnamed))
             return keys
+
+    def browser_endpoints(self) -> dict[str, str]:
+        """The authorization and token endpoints a browser signs in with (authorization code flow
+        with PKCE), from the discovery document (fetched once; a failed fetch is retried on the
+        next call). Raise ProviderUnavailable when it cannot be read or names other endpoints
+        than a provider may (plain http only on loopback)."""
+        with self._lock:
+            if self._discovery is None:
+                document = self._get_json(self.config.discovery_url, what="discovery document")
+                if document.get("issuer") != self.config.issuer:
+                    raise ProviderUnavailable(f"the discovery document names issuer {document.get('issuer')!r}, not OIDC_ISSUER {self.config.issuer!r}")
+                self._discovery = document
+            document = self._discovery
+        endpoints = {}
+        for name in ("authorization_endpoint", "token_endpoint"):
+            url = document.get(name)
+            if not isinstance(url, str) or not _acceptable_url(url):
+                raise ProviderUnavailable(f"the discovery document's {name} {url!r} is missing or not https")
+            endpoints[name] = url
+        return endpoints
 
     def _resolve_jwks_url(self) -> str:
         """OIDC_JWKS_URL, else the discovery document's jwks_uri (fetched once). Under the lock."""

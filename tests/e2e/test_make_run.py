@@ -87,6 +87,9 @@ def test_make_run_serves_the_embedded_default(running):
 
     status, body = _get(base + "/docs")
     assert status == 200 and b"swagger-ui" in body
+    status, body = _get(base + "/", signed_in=False)
+    assert status == 200 and b'<label for="api-token">API token</label>' in body  # the console
+    assert f"Console: {base}/" in log.read_text()
 
     status, body = _get(base + "/ready", signed_in=False)
     assert status == 200 and json.loads(body)["checks"]["database"] == {"ok": True}  # no details for anyone
