@@ -56,7 +56,7 @@ def test_agent_searches_extracts_checks_a_quote_corrects_and_approves(demo, page
     expect(page.locator("#c-term")).to_contain_text("months")
     expect(page.locator("#doc")).to_contain_text("GAP")
     expect(page.get_by_role("button", name="Open the PDF")).to_be_visible()
-    expect(page.locator("#refund")).to_be_hidden()  # no refund-quote endpoint on this server
+    expect(page.locator("#refund")).to_be_visible()  # the refund-quote endpoint is in the document
 
     page.get_by_role("button", name="Extract").click()
     expect(page.locator("#review .field")).to_have_count(3)
@@ -117,45 +117,41 @@ def test_agent_chats_and_a_citation_highlights_its_passage(demo, pages, accessib
     accessible(page, "with a chat answer")
 
 
-def test_refund_quote_panel_follows_the_endpoint_s_contract(demo, pages, accessible):
-    """Built against POST /contracts/{id}/refund-quotes (another branch); here the browser is
-    answered as that endpoint would answer."""
+def test_refund_quote_panel_quotes_through_the_api(demo, pages, accessible, session_factory):
+    """Date and reason -> the service's quote with its steps, and its letter to download."""
+    from models import RefundQuote
+
+    with session_factory() as session:
+        contract = session.scalars(select(Contract).where(Contract.account_number == ACCOUNT)).one()
+        text = contract.document_text
+        session.add(Extraction(
+            contract_id=contract.id, provider="local",
+            gap_insurance_premium=Decimal("795.00"), gap_insurance_premium_confidence=0.95,
+            refund_calculation_method="pro_rata", refund_calculation_method_confidence=0.9,
+            cancellation_fee=Decimal("50.00"), cancellation_fee_confidence=0.9,
+        ))
+        session.commit()
+    assert "795.00" in text
     _agent, token = user_with_token("agent")
     page = pages.new()
-    asked = []
-
-    def spec(route):
-        document = route.fetch().json()
-        document["paths"]["/api/v1/contracts/{contract_id}/refund-quotes"] = {"post": {"summary": "Quote a refund"}}
-        route.fulfill(json=document)
-
-    def quote(route):
-        asked.append(route.request.post_data_json)
-        route.fulfill(status=201, json={
-            "quote_id": "9d1c7f0e-1111-4c36-9d0e-6c1f4f6f8a11", "eligible": True, "reason_code": "payoff", "reason_text": "early payoff of the loan",
-            "refund": "412.50", "gross_refund": "462.50", "fee_applied": "50.00", "method": "pro_rata", "factor": "0.5822",
-            "steps": [{"text": "Unused months: 35 of 60", "figure": "35"}, {"text": "Pro rata share of $795.00", "figure": "462.50"}, {"text": "Less the cancellation fee", "figure": "412.50"}],
-            "inputs": {}, "warnings": ["The extraction is not approved yet."],
-        })
-
-    page.route("**/openapi.json", spec)
-    page.route("**/refund-quotes", quote)
-    page.route("**/letter.pdf", lambda route: route.fulfill(status=200, content_type="application/pdf", body=b"%PDF-1.4 letter"))
     sign_in(page, demo, token, "/agent")
     page.get_by_label("Account number").fill(DASHED)
     page.keyboard.press("Enter")
     expect(page.locator("#refund")).to_be_visible()
     page.get_by_label("Cancellation date").fill("2025-02-14")
-    page.get_by_label("Reason").select_option("payoff")
+    page.get_by_label("Reason", exact=True).select_option("payoff")
     page.get_by_role("button", name="Quote the refund").click()
-    expect(page.locator("#refund-amount")).to_have_text("$412.50")
-    expect(page.locator("#refund-result")).to_contain_text("Eligible for a refund — early payoff of the loan")
-    expect(page.locator(".steps li")).to_have_count(3)
-    expect(page.locator(".warnings")).to_contain_text("not approved yet")
-    assert asked == [{"cancellation_date": "2025-02-14", "reason": "payoff"}]
+    expect(page.locator("#refund-amount")).not_to_have_text("")
+    with session_factory() as session:
+        stored = session.scalars(select(RefundQuote).where(RefundQuote.contract_id == contract.id)).one()
+    assert (str(stored.cancellation_date), stored.reason) == ("2025-02-14", "payoff")
+    expect(page.locator("#refund-amount")).to_have_text(f"${stored.refund}")
+    expect(page.locator(".steps li")).to_have_count(len(stored.result["steps"]))
+    expect(page.locator(".warnings")).to_contain_text("not yet reviewed")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the letter").click()
     assert download.value.suggested_filename == f"refund-quote-{ACCOUNT}.pdf"
+    assert open(download.value.path(), "rb").read(5) == b"%PDF-"
     accessible(page, "with a refund quote")
 
 
