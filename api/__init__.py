@@ -14,9 +14,9 @@ from flask import Flask, send_from_directory
 from api import auth, db, input_guard, middleware
 from api.errors import Api
 from api.version import __version__
-from pipeline import dispatch
-from pipeline.logs import configure_logging
-from pipeline.settings import ConfigError, Settings, get_settings
+from pipeline.core.logs import configure_logging
+from pipeline.core.settings import ConfigError, Settings, get_settings
+from pipeline.jobs import dispatch
 
 logger = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from flask_limiter import Limiter
 from limits import parse_many
 
 from api import db as api_db
-from pipeline.errors import Forbidden, TooManyRequests, Unauthenticated
+from pipeline.core.errors import Forbidden, TooManyRequests, Unauthenticated
+from pipeline.core.logs import user_id_var
+from pipeline.core.settings import Settings
 from pipeline.identity import tokens
 from pipeline.identity.roles import ROLES
-from pipeline.logs import user_id_var
-from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,11 @@ def authenticate(credential: str, settings: Settings) -> Identity:
 
 def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # noqa: ANN001 - Session
     from pipeline.identity import oidc, sso
-    from pipeline.identity.errors import AccountDisabled, InvalidToken, ProviderUnavailable
+    from pipeline.identity.errors import (
+        AccountDisabled,
+        InvalidToken,
+        ProviderUnavailable,
+    )
 
     try:
         identity = oidc.verify_token(credential, settings)

@@ -25,9 +25,10 @@ import click
 from flask.cli import AppGroup
 
 from api.current import settings as current_settings
-from pipeline import batches, db
-from pipeline.errors import NotFound, ValidationFailed
-from pipeline.settings import LLM_PROVIDERS
+from pipeline.batches import service as batches
+from pipeline.core import db
+from pipeline.core.errors import NotFound, ValidationFailed
+from pipeline.core.settings import LLM_PROVIDERS
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 BAR_WIDTH = 30

@@ -13,7 +13,7 @@ from flask import Flask, Response, g
 from sqlalchemy.orm import Session
 
 from api.current import settings
-from pipeline import db
+from pipeline.core import db
 
 
 def session() -> Session:

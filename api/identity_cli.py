@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 
 from api.current import settings as current_settings
 from models import User
-from pipeline import db, users
-from pipeline.errors import AppError
+from pipeline import users
+from pipeline.core import db
+from pipeline.core.errors import AppError
 from pipeline.identity import tokens
 from pipeline.identity.roles import ROLES
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from pipeline.errors import AppError, ValidationFailed
+from pipeline.core.errors import AppError, ValidationFailed
 
 MAX_JSON_DEPTH = 64
 MAX_PAGE = 1_000_000

@@ -90,7 +90,8 @@ def over_http(server: WebServer, contract_id: uuid.UUID, query: dict, samples: i
 
 
 def in_process(contract_id: uuid.UUID, query: dict, samples: int) -> list[float]:
-    from pipeline import audit, db
+    from pipeline import audit
+    from pipeline.core import db
 
     filters = audit.TrailFilter(
         tuple(t for t in query.get("event_type", "").split(",") if t),
@@ -121,7 +122,7 @@ def main() -> None:
     fresh_database()
     env = bench_env()
     os.environ.update(env)
-    from pipeline.settings import reset_settings
+    from pipeline.core.settings import reset_settings
 
     reset_settings()
     engine = sa.create_engine(env["DATABASE_URL"])

@@ -37,8 +37,10 @@ def main() -> None:
     env = bench_env(WORKER_CONCURRENCY=str(args.concurrency))
     os.environ.update(env)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    from pipeline import db, dispatch, jobs
-    from pipeline.settings import get_settings, reset_settings
+    from pipeline.core import db
+    from pipeline.core.settings import get_settings, reset_settings
+    from pipeline.jobs import dispatch
+    from pipeline.jobs import lifecycle as jobs
     from workers.celery_app import CeleryDispatcher, create_celery
 
     reset_settings()

@@ -199,7 +199,7 @@ def machine_details() -> str:
 
 
 def _mask(url: str) -> str:
-    from pipeline.settings import mask_url
+    from pipeline.core.settings import mask_url
 
     return mask_url(url)
 

@@ -19,9 +19,10 @@ from api.admin.schemas import (
 from api.auth import roles
 from api.contracts.resources import parse_id
 from api.current import settings
-from pipeline import metrics, users
-from pipeline.cache import get_cache
+from pipeline import users
+from pipeline.core.cache import get_cache
 from pipeline.identity.roles import ADMINS, METRICS_READERS
+from pipeline.ops import metrics
 
 blp = Blueprint("admin", __name__, description="Users and metrics, for administrators.")
 

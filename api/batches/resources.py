@@ -15,9 +15,10 @@ from api.batches.schemas import (
 )
 from api.contracts.resources import parse_id
 from api.current import settings
-from pipeline import batches, db
+from pipeline.batches import service as batches
+from pipeline.core import db
+from pipeline.core.logs import get_request_id
 from pipeline.identity.roles import OPERATORS
-from pipeline.logs import get_request_id
 
 blp = Blueprint("batches", __name__, description="Bulk extraction: one background job per contract on the bulk queue.")
 

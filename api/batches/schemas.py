@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from pipeline.settings import LLM_PROVIDERS
+from pipeline.core.settings import LLM_PROVIDERS
 
 
 class CreateBatchSchema(ma.Schema):

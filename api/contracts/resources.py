@@ -12,11 +12,13 @@ from api import db as api_db
 from api.auth import roles
 from api.contracts.schemas import ContractDetailSchema, ContractSchema, SearchSchema
 from api.current import settings
-from pipeline import audit, contracts, documents
-from pipeline.cache import get_cache
-from pipeline.errors import AppError, ValidationFailed
+from pipeline import audit
+from pipeline.contracts import documents
+from pipeline.contracts import service as contracts
+from pipeline.contracts.sources import get_source
+from pipeline.core.cache import get_cache
+from pipeline.core.errors import AppError, ValidationFailed
 from pipeline.identity.roles import AGENTS
-from pipeline.sources import get_source
 
 blp = Blueprint("contracts", __name__, description="Find a customer's GAP contract and read it.")
 

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from pipeline.accounts import normalize_account_number
+from pipeline.contracts.accounts import normalize_account_number
 
 
 class AccountNumber(ma.fields.String):

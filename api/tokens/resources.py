@@ -10,9 +10,15 @@ from api import db as api_db
 from api.auth import roles
 from api.contracts.resources import parse_id
 from api.current import settings
-from api.tokens.schemas import MeSchema, NewTokenSchema, TokenCreateSchema, TokenListArgsSchema, TokenSchema
+from api.tokens.schemas import (
+    MeSchema,
+    NewTokenSchema,
+    TokenCreateSchema,
+    TokenListArgsSchema,
+    TokenSchema,
+)
 from pipeline import users
-from pipeline.errors import Forbidden, NotFound
+from pipeline.core.errors import Forbidden, NotFound
 from pipeline.identity import tokens
 from pipeline.identity.roles import ADMIN, ANY_USER, ROLE_DESCRIPTIONS
 

@@ -30,19 +30,23 @@ from sqlalchemy.orm import Session
 
 from models import ChatMessage, Contract, Extraction, Job
 from models.session import after_commit
-from pipeline import audit, contracts, db, documents, jobs
-from pipeline.cache import get_cache
+from pipeline import audit
 from pipeline.chat import retrieval, sessions
 from pipeline.chat.accounts import find_account_numbers
-from pipeline.errors import AppError, NotFound
-from pipeline.formatting import money
-from pipeline.grounding import locate
-from pipeline.logs import get_user_id
+from pipeline.contracts import documents
+from pipeline.contracts import service as contracts
+from pipeline.contracts.sources import get_source
+from pipeline.core import db
+from pipeline.core.cache import get_cache
+from pipeline.core.errors import AppError, NotFound
+from pipeline.core.formatting import money
+from pipeline.core.logs import get_user_id
+from pipeline.core.settings import Settings, get_settings
+from pipeline.extraction.grounding import locate
+from pipeline.extraction.review import REVIEWER_SOURCE
+from pipeline.jobs import lifecycle as jobs
 from pipeline.providers.base import FIELD_NAMES, ChatOutput, ChatRequest, ChatTurn
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
-from pipeline.review import REVIEWER_SOURCE
-from pipeline.settings import Settings, get_settings
-from pipeline.sources import get_source
 
 logger = logging.getLogger(__name__)
 

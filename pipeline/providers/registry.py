@@ -18,11 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import rate_limit
-from pipeline.breaker import CircuitOpen, SharedBreaker
-from pipeline.cache import redis_client
-from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError
-from pipeline.settings import Settings
+from pipeline.core.cache import redis_client
+from pipeline.core.settings import Settings
+from pipeline.providers.base import (
+    ChatOutput,
+    ChatRequest,
+    ExtractionOutput,
+    Provider,
+    ProviderError,
+)
+from pipeline.providers.resilience import rate_limit
+from pipeline.providers.resilience.breaker import CircuitOpen, SharedBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +50,15 @@ def build(name: str, settings: Settings) -> Provider:
 
 def _build(name: str, settings: Settings) -> Provider:
     if name == "local":
-        from pipeline.providers.local import LocalProvider
+        from pipeline.providers.local.provider import LocalProvider
 
         return LocalProvider()
     if name == "openai":
-        from pipeline.providers.openai_provider import OpenAIProvider
+        from pipeline.providers.remote.openai import OpenAIProvider
 
         return OpenAIProvider(name="openai", api_key=settings.openai_api_key, model=settings.openai_model, base_url=settings.openai_base_url, timeout=settings.llm_timeout)
     if name == "openai_compatible":
-        from pipeline.providers.openai_provider import OpenAIProvider
+        from pipeline.providers.remote.openai import OpenAIProvider
 
         return OpenAIProvider(
             name="openai_compatible",
@@ -62,11 +68,11 @@ def _build(name: str, settings: Settings) -> Provider:
             timeout=settings.llm_timeout,
         )
     if name == "anthropic":
-        from pipeline.providers.anthropic_provider import AnthropicProvider
+        from pipeline.providers.remote.anthropic import AnthropicProvider
 
         return AnthropicProvider(api_key=settings.anthropic_api_key, model=settings.anthropic_model, base_url=settings.anthropic_base_url, timeout=settings.llm_timeout)
     if name == "bedrock":
-        from pipeline.providers.bedrock_provider import BedrockProvider
+        from pipeline.providers.remote.bedrock import BedrockProvider
 
         return BedrockProvider(region=settings.aws_bedrock_region, model_id=settings.bedrock_model_id, endpoint_url=settings.bedrock_endpoint_url, timeout=settings.llm_timeout)
     raise ValueError(f"unknown provider {name!r}")

@@ -71,7 +71,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.extraction import REFUND_METHODS
-from pipeline.errors import ValidationFailed
+from pipeline.core.errors import ValidationFailed
 from pipeline.refunds.rules import (
     Cited,
     RuleBook,

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from models import AuditEvent, ChatMessage, Contract, Job
 from pipeline.chat import service as chat_service
 from pipeline.chat.sessions import messages_key, meta_key
-from pipeline.demo_data import demo_contracts
 from pipeline.providers.base import ChatRequest
 from pipeline.providers.registry import ProviderChain
+from pipeline.seed.demo import demo_contracts
 from tests.conftest import ROOT
 from tests.support.waiting import wait_for
 from tests.support.worker import WorkerProcess

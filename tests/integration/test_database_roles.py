@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from pipeline.migrate import role_of, runtime_role_problems
+from pipeline.ops.migrate import role_of, runtime_role_problems
 
 FORBIDDEN = [
     # Both ways around the append-only triggers.

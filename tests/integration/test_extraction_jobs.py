@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from models import AuditEvent, Contract, Extraction, Job
 from pipeline import extraction as extraction_service
-from pipeline.demo_data import demo_contracts
-from pipeline.pdf_render import render_text_pdf
-from pipeline.cache import get_cache
-from workers.celery_app import CeleryDispatcher, create_celery
+from pipeline.core.cache import get_cache
+from pipeline.seed.demo import demo_contracts
+from pipeline.seed.pdf_render import render_text_pdf
 from tests.support.waiting import wait_for
+from workers.celery_app import CeleryDispatcher, create_celery
 
 CREATE = "/api/v1/extractions/create"
 

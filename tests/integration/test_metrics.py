@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from models import Contract, Correction, Extraction, Job
-from pipeline import metrics
-from pipeline.cache import get_cache
+from pipeline.core.cache import get_cache
+from pipeline.ops import metrics
 
 METRICS = "/api/v1/admin/metrics"
 NOW = datetime.now(timezone.utc)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from models import AuditEvent, Contract, Correction, Extraction
-from pipeline.cache import contract_key
+from pipeline.core.cache import contract_key
 from tests.conftest import ROOT
 from tests.support.waiting import wait_for
 from tests.support.web import WebServer

@@ -3,13 +3,12 @@
 import uuid
 
 import pytest
-
 from sqlalchemy import select
 
 from models import Job
-from pipeline import jobs
-from workers.celery_app import CeleryDispatcher, create_celery
+from pipeline.jobs import lifecycle as jobs
 from tests.support.waiting import wait_for
+from workers.celery_app import CeleryDispatcher, create_celery
 
 
 def _job(session_factory, job_id):
@@ -50,7 +49,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(app, session_factory):
         def send(self, **kwargs):
             sent.append(kwargs)
 
-    from pipeline import dispatch
+    from pipeline.jobs import dispatch
 
     previous = dispatch.current()
     dispatch.install(Recorder())

@@ -167,7 +167,7 @@ def default_answer_brain(prompt: str) -> dict[str, Any]:
     When no sentence shares a word with the question, it says the contract does not answer it.
     """
     from pipeline.chat.retrieval import rank, sentences
-    from pipeline.providers.chat_prompt import QUESTION_MARKER
+    from pipeline.providers.prompts.chat import QUESTION_MARKER
 
     question = prompt.rsplit(QUESTION_MARKER, 1)[-1].strip()
     candidates = [sentence for passage in _PASSAGE.findall(prompt) for sentence in sentences(passage)]

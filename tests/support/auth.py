@@ -23,9 +23,9 @@ def user_with_token(role: str, *, email: str | None = None, settings=None, **use
     import secrets
 
     from models import ApiToken, User
-    from pipeline import db
+    from pipeline.core import db
+    from pipeline.core.settings import get_settings
     from pipeline.identity.tokens import PREFIX, hash_token
-    from pipeline.settings import get_settings
 
     settings = settings or get_settings()
     email = email or f"{role}-{dbsupport.unique_suffix()}@example.com"

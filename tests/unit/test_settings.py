@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.settings import VARIABLES, ConfigError, Settings
+from pipeline.core.settings import VARIABLES, ConfigError, Settings
 
 
 def test_nothing_set_gives_the_embedded_default():
@@ -151,6 +151,6 @@ def test_sign_in_lists_are_parsed():
 
 def test_settings_know_the_same_roles_as_the_users_table():
     from models import USER_ROLES as MODEL_ROLES
-    from pipeline.settings import USER_ROLES
+    from pipeline.core.settings import USER_ROLES
 
     assert USER_ROLES == MODEL_ROLES

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-import pipeline.batches  # noqa: F401 - registers the batch job handler
+import pipeline.batches.service  # noqa: F401 - registers the batch job handler
 from workers.tasks.common import execute_job
 
 

@@ -15,11 +15,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from models import Job
-from pipeline import db, job_status, jobs
-from pipeline.cache import get_cache
-from pipeline.errors import AppError
-from pipeline.logs import user_id_var
-from pipeline.settings import get_settings
+from pipeline.core import db
+from pipeline.core.cache import get_cache
+from pipeline.core.errors import AppError
+from pipeline.core.logs import user_id_var
+from pipeline.core.settings import get_settings
+from pipeline.jobs import lifecycle as jobs
+from pipeline.jobs import status as job_status
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-import pipeline.extraction  # noqa: F401 - registers the extraction job handler
+import pipeline.extraction.service  # noqa: F401 - registers the extraction job handler
 from workers.tasks.common import execute_job
 
 

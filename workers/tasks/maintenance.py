@@ -3,8 +3,8 @@ reconciler that beat runs every RECONCILE_INTERVAL_SECONDS."""
 
 from celery import shared_task
 
-from pipeline import reconciler
-from pipeline.settings import get_settings
+from pipeline.core.settings import get_settings
+from pipeline.maintenance import reconciler
 from workers.tasks.common import execute_job
 
 

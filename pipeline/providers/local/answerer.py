@@ -1,0 +1,185 @@
+"""The offline chat answerer behind the `local` provider: retrieval and rules, no model.
+
+It answers the questions agents ask most from what is known for sure, and quotes the passage
+each answer comes from:
+
+1. the refund terms (premium, refund method, cancellation fee): from the extraction (approved
+   values first, as the pipeline hands them over), else read from the text with the local rules;
+2. contract details (customer, vehicle, dealer, lender, term, start date, state): from the
+   contract's record, quoting the sentence of the document that names them when there is one;
+3. anything else: the sentences of the document most relevant to the question (retrieval);
+4. when no sentence is about the question, it says plainly that the contract does not answer it.
+
+Deterministic and quick, so it is also the last fallback when remote providers fail.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from pipeline.chat.retrieval import rank, sentences
+from pipeline.providers.base import ChatRequest
+from pipeline.providers.local.extractor import extract_fields
+
+# Share of the question's weight a sentence must contain to count as answering it.
+MIN_COVERAGE = 0.5
+NOT_ANSWERED = "The contract does not answer this question: no passage of it is about that."
+
+_CANCEL_FEE = re.compile(
+    r"cancel\w*\s+(?:fee|charge|penalt)|(?:fee|charge|penalt\w*)\s+(?:to|for|on|when|if)\s+(?:\w+\s+){0,3}cancel"
+    r"|\bfees?\b|\bpenalt",
+    re.IGNORECASE,
+)
+_GAP_FEE = re.compile(r"\bgap\s+fee|debt[\s-]cancellation\s+fee", re.IGNORECASE)
+_PREMIUM = re.compile(
+    r"premium|\bcost|\bprice|how much\b.*\b(?:gap|coverage|waiver|addendum|product)\b|gap\s+(?:charge|amount|fee)"
+    r"|charge\s+for\s+(?:the\s+)?gap|paid\s+for|\bpay\s+for",
+    re.IGNORECASE,
+)
+_METHOD = re.compile(
+    r"calculat|comput|method|pro[\s-]?rat|rule\s+of\s+78|short[\s-]?rate|actuarial|unearned"
+    r"|how (?:is|are|would|will|do|does) (?:\w+\s+){0,3}refund|what(?:'s| is| would be| will be) (?:the |a |any )?refund"
+    r"|how much .*(?:get back|refund|money back)",
+    re.IGNORECASE,
+)
+_SUMMARY = re.compile(r"summar|overview|tell me about (?:this|the) (?:contract|customer|account)|what is this contract", re.IGNORECASE)
+_DETAILS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("vehicle", "The vehicle is {}.", re.compile(r"\b(?:what|which)\s+(?:vehicle|car|truck)|\bvin\b|make and model|vehicle identification", re.IGNORECASE)),
+    ("customer_name", "The customer is {}.", re.compile(r"customer'?s? name|who is the (?:customer|buyer|borrower)|\bbuyer\b|borrower", re.IGNORECASE)),
+    ("dealer", "The dealer is {}.", re.compile(r"dealer|seller|dealership", re.IGNORECASE)),
+    ("lender", "The lender is {}.", re.compile(r"lender|assignee|creditor|\bbank\b|credit union|financed (?:by|through)", re.IGNORECASE)),
+    ("term_months", "The term is {} months.", re.compile(r"\bterm\b|how long|how many months|length of", re.IGNORECASE)),
+    ("contract_start_date", "The contract started on {}.", re.compile(r"start date|when did .*start|signed|effective date|contract date", re.IGNORECASE)),
+    ("state", "The contract is governed by the law of {}.", re.compile(r"\bstate\b|governing law|jurisdiction", re.IGNORECASE)),
+)
+_METHOD_NAMES = {
+    "pro_rata": "on a pro rata basis", "rule_of_78": "by the Rule of 78", "short_rate": "on a short-rate basis", "actuarial": "by the actuarial method",
+}
+
+
+def answer(request: ChatRequest) -> tuple[str, tuple[str, ...], bool]:
+    """(answer text, quotes from the document, whether the contract answers the question)."""
+    question = request.question
+    text = request.document_text
+    if _SUMMARY.search(question):
+        return _summary(request)
+    asked = _fields_asked(question)
+    if asked:
+        return _fields_answer(asked, request)
+    details = [(key, template) for key, template, pattern in _DETAILS if pattern.search(question) and request.contract.get(key)]
+    if details:
+        return _details_answer(details, request)
+    best = [s for s in rank(question, sentences(text)) if s.coverage >= MIN_COVERAGE][:2] if text else []
+    if not best:
+        return NOT_ANSWERED, (), False
+    quotes = [best[0].passage.text]
+    reply = f'The contract says: "{quotes[0]}"'
+    if len(best) > 1 and best[1].score >= 0.6 * best[0].score:
+        quotes.append(best[1].passage.text)
+        reply += f' It also says: "{quotes[1]}"'
+    return reply, tuple(quotes), True
+
+
+def _fields_asked(question: str) -> list[str]:
+    asked: list[str] = []
+    gap_fee = bool(_GAP_FEE.search(question))
+    if _PREMIUM.search(question) or gap_fee:
+        asked.append("gap_insurance_premium")
+    if _METHOD.search(question):
+        asked.append("refund_calculation_method")
+    if _CANCEL_FEE.search(_GAP_FEE.sub("", question)):
+        asked.append("cancellation_fee")
+        if "gap_insurance_premium" in asked and not gap_fee and not re.search(r"premium|gap\s+charge", question, re.IGNORECASE):
+            asked.remove("gap_insurance_premium")  # "how much is the cancellation fee" asks for the fee only
+    if "refund_calculation_method" in asked and re.search(r"how much|get back|money back", question, re.IGNORECASE):
+        # What a customer gets back depends on all three terms.
+        asked = ["gap_insurance_premium", "refund_calculation_method", "cancellation_fee"]
+    return asked
+
+
+def _known_fields(request: ChatRequest) -> tuple[dict[str, dict[str, Any]], str]:
+    """The three fields (value, quote) and where they come from."""
+    extraction = request.extraction
+    if extraction and extraction.get("fields"):
+        where = "approved by a reviewer" if extraction.get("status") == "approved" else "extracted, not yet reviewed"
+        return extraction["fields"], where
+    found = extract_fields(request.document_text) if request.document_text else {}
+    return {name: {"value": f.value, "quote": f.quote} for name, f in found.items()}, "read from the contract's text; no extraction yet"
+
+
+def _fields_answer(asked: list[str], request: ChatRequest) -> tuple[str, tuple[str, ...], bool]:
+    fields, where = _known_fields(request)
+    parts: list[str] = []
+    quotes: list[str] = []
+    stated = 0
+    for name in asked:
+        item = fields.get(name) or {}
+        value = item.get("value")
+        if value is not None:
+            stated += 1
+            if item.get("quote") and item["quote"] not in quotes:
+                quotes.append(item["quote"])
+        parts.append(_field_sentence(name, value))
+    if not stated:
+        return " ".join(parts), (), False
+    reply = f"{' '.join(parts)} ({where})"
+    if quotes:
+        reply += " The contract says: " + " ".join(f'"{q}"' for q in quotes)
+    return reply, tuple(quotes), True
+
+
+def _dollars(value: Any) -> str:
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def _field_sentence(name: str, value: Any) -> str:
+    if name == "gap_insurance_premium":
+        return f"The GAP premium is {_dollars(value)}." if value is not None else "The contract does not state the GAP premium."
+    if name == "refund_calculation_method":
+        if value is None:
+            return "The contract does not state how a refund is calculated."
+        return f"A refund of the unearned GAP charge is calculated {_METHOD_NAMES.get(value, value)}."
+    if value is None:
+        return "The contract does not state a cancellation fee."
+    return "There is no cancellation fee." if str(value) in ("0", "0.00") else f"The cancellation fee is {_dollars(value)}."
+
+
+def _detail_value(key: str, value: Any) -> str:
+    if isinstance(value, dict):
+        words = " ".join(str(value[k]) for k in ("year", "make", "model", "description") if value.get(k))
+        return f"{words} (VIN {value['vin']})" if value.get("vin") else words
+    return str(value)
+
+
+def _details_answer(details: list[tuple[str, str]], request: ChatRequest) -> tuple[str, tuple[str, ...], bool]:
+    parts: list[str] = []
+    quotes: list[str] = []
+    document = sentences(request.document_text) if request.document_text else []
+    for key, template in details:
+        value = request.contract[key]
+        parts.append(template.format(_detail_value(key, value)))
+        needle = (value.get("vin") if isinstance(value, dict) else str(value)) or ""
+        for sentence in document if len(needle) >= 3 else ():
+            if needle.lower() in sentence.text.lower():
+                if sentence.text not in quotes:
+                    quotes.append(sentence.text)
+                break
+    reply = " ".join(parts)
+    if quotes:
+        reply += " The contract says: " + " ".join(f'"{q}"' for q in quotes)
+    return reply, tuple(quotes), True
+
+
+def _summary(request: ChatRequest) -> tuple[str, tuple[str, ...], bool]:
+    facts = request.contract
+    who = facts.get("customer_name") or "an unnamed customer"
+    vehicle = _detail_value("vehicle", facts["vehicle"]) if facts.get("vehicle") else None
+    parts = [f"This is the GAP contract of {who}" + (f" (account {facts['account_number']})" if facts.get("account_number") else "") + "."]
+    if vehicle:
+        parts.append(f"It covers a {vehicle}.")
+    if facts.get("term_months"):
+        parts.append(f"The term is {facts['term_months']} months" + (f" from {facts['contract_start_date']}." if facts.get("contract_start_date") else "."))
+    reply, quotes, _ = _fields_answer(["gap_insurance_premium", "refund_calculation_method", "cancellation_fee"], request)
+    return " ".join(parts) + " " + reply, quotes, True
