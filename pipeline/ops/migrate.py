@@ -22,7 +22,7 @@ from pipeline.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 # The key under which the service's role travels in the Alembic config's attributes.
 RUNTIME_ROLE = "runtime_role"
