@@ -79,7 +79,7 @@ def _refuse_production_without_sign_in(settings: Settings) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from models import ApiToken
-    from pipeline import db as pipeline_db
+    from pipeline.core import db as pipeline_db
 
     try:
         with pipeline_db.unit_of_work(settings) as session:

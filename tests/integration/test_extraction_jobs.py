@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import func, select
 
 from models import AuditEvent, Contract, Extraction, Job
-from pipeline import extraction as extraction_service
+from pipeline.extraction import service as extraction_service
 from pipeline.core.cache import get_cache
 from pipeline.seed.demo import demo_contracts
 from pipeline.seed.pdf_render import render_text_pdf
