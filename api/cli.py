@@ -30,6 +30,7 @@ from pipeline.core.cache import get_cache
 from pipeline.core.settings import Settings
 from pipeline.jobs import lifecycle as jobs
 from pipeline.ops import migrate
+from pipeline.ops.worker_check import MAINTENANCE
 
 
 def _settings() -> Settings:
@@ -135,7 +136,7 @@ def worker_check(queue: str, timeout: float) -> None:
     """Send a no-op job through the broker and wait until a worker has run it."""
     settings = _settings()
     with db.unit_of_work(settings) as session:
-        job_id = jobs.create(session=session, kind="maintenance", queue=queue, request_id=uuid.uuid4().hex).id
+        job_id = jobs.create(session=session, kind=MAINTENANCE, queue=queue, request_id=uuid.uuid4().hex).id
     started = time.monotonic()
     deadline = started + timeout
     while time.monotonic() < deadline:

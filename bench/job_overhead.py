@@ -41,6 +41,7 @@ def main() -> None:
     from pipeline.core.settings import get_settings, reset_settings
     from pipeline.jobs import dispatch
     from pipeline.jobs import lifecycle as jobs
+    from pipeline.ops.worker_check import MAINTENANCE
     from workers.celery_app import CeleryDispatcher, create_celery
 
     reset_settings()
@@ -60,7 +61,7 @@ def main() -> None:
         for start in range(0, args.jobs, 500):
             with db.unit_of_work(settings) as session:
                 for _ in range(min(500, args.jobs - start)):
-                    jobs.create(session=session, kind="maintenance", queue="bulk")
+                    jobs.create(session=session, kind=MAINTENANCE, queue="bulk")
         while time.monotonic() - started < 600:
             with engine.connect() as conn:
                 done = conn.execute(sa.text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")).scalar()

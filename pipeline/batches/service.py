@@ -42,8 +42,10 @@ from pipeline.core.errors import NotFound, ValidationFailed
 from pipeline.core.formatting import iso_utc
 from pipeline.core.logs import get_user_id
 from pipeline.core.settings import LLM_PROVIDERS, Settings, get_settings
+from pipeline.extraction.job import EXTRACTION
 from pipeline.jobs import dispatch
 from pipeline.jobs import lifecycle as jobs
+from pipeline.jobs.kinds import Completion, JobKind, nothing_to_prepare
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def _insert(session: Session):  # noqa: ANN202 - a dialect's insert()
 
 
 _has_extraction = exists().where(Extraction.contract_id == Contract.id)
-_has_live_job = exists().where(Job.contract_id == Contract.id, Job.kind == "extraction", Job.status.in_(ACTIVE_JOB_STATUSES))
+_has_live_job = exists().where(Job.contract_id == Contract.id, Job.kind == EXTRACTION.name, Job.status.in_(ACTIVE_JOB_STATUSES))
 
 
 def _write_chunk(
@@ -136,7 +138,7 @@ def _write_chunk(
     if candidates:
         rows = [
             {
-                "id": uuid.uuid4(), "kind": "extraction", "status": "queued", "queue": QUEUE, "contract_id": contract_id,
+                "id": uuid.uuid4(), "kind": EXTRACTION.name, "status": "queued", "queue": QUEUE, "contract_id": contract_id,
                 "batch_id": batch.id, "payload": payload, "attempts": 0, "request_id": request_id,
                 "requested_by": batch.requested_by, "created_at": now, "updated_at": now,
             }
@@ -164,7 +166,7 @@ def _send(job_ids: list[uuid.UUID], request_id: str | None) -> None:
     trips, so threads overlap them. A send that fails leaves its job queued in PostgreSQL, where
     the reconciler finds it."""
     sender = dispatch.current()
-    task_name = dispatch.TASK_FOR_KIND["extraction"]
+    task_name = EXTRACTION.task
 
     def send(job_id: uuid.UUID) -> None:
         sender.send(task_name=task_name, job_id=str(job_id), queue=QUEUE, request_id=request_id)
@@ -222,10 +224,9 @@ def create(
     if contract_ids is not None:
         check_contracts_exist(factory=factory, contract_ids=contract_ids, chunk_size=size)
 
-    with factory() as session:
+    with db.transaction(factory) as session:
         batch = Batch(status="queued", provider=provider, request_id=request_id, requested_by=get_user_id())
         session.add(batch)
-        session.commit()
     batch_id = batch.id
     logger.info("batch created; writing its jobs", extra={"batch_id": str(batch_id), "provider": provider})
 
@@ -233,9 +234,8 @@ def create(
     try:
         if contract_ids is not None:
             for chunk in _chunks(contract_ids, size):
-                with factory() as session:
+                with db.transaction(factory) as session:
                     made = _write_chunk(session, batch, _explicit_chunk(session, chunk), given=len(chunk), request_id=request_id)
-                    session.commit()
                 total, skipped = total + made, skipped + len(chunk) - made
                 if on_chunk:
                     on_chunk(total, skipped)
@@ -262,7 +262,7 @@ def _write_unextracted(
     cursor = (writer.payload or {}).get("after") if writer is not None else None
     after: uuid.UUID | None = uuid.UUID(cursor) if cursor else None
     while True:
-        with factory() as session:
+        with db.transaction(factory) as session:
             query = select(Contract.id, _has_live_job.label("live")).where(~_has_extraction).order_by(Contract.id).limit(size)
             if after is not None:
                 query = query.where(Contract.id > after)
@@ -273,7 +273,6 @@ def _write_unextracted(
             made = _write_chunk(session, batch, [r.id for r in rows if not r.live], given=len(rows), request_id=request_id)
             if writer is not None:
                 session.execute(update(Job).where(Job.id == writer.id).values(payload={**writer.payload, "after": str(after)}))
-            session.commit()
         total, skipped = total + made, skipped + len(rows) - made
         if on_chunk:
             on_chunk(total, skipped)
@@ -291,13 +290,11 @@ def start_unextracted(*, session: Session, settings: Settings, provider: str | N
     batch = Batch(status="queued", provider=provider, request_id=request_id, requested_by=get_user_id())
     session.add(batch)
     session.flush()
-    # Interactive queue: the expansion must not wait behind an earlier batch's bulk backlog.
-    jobs.create(session=session, kind="batch", queue="interactive", payload={"batch_id": str(batch.id)}, request_id=request_id)
+    jobs.create(session=session, kind=BATCH, payload={"batch_id": str(batch.id)}, request_id=request_id)
     logger.info("batch created; a worker writes its jobs", extra={"batch_id": str(batch.id), "provider": provider})
     return batch
 
 
-@jobs.handler("batch")
 def _expand(job: Job) -> dict[str, Any]:
     """The worker's side of :func:`start_unextracted`."""
     settings = get_settings()
@@ -322,7 +319,7 @@ def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, prov
     The counts are the batch row's, which every committed chunk added to: right even when a
     chunk failed or an earlier run of the writer wrote part of the batch.
     """
-    with factory() as session:
+    with db.transaction(factory) as session:
         total, skipped = session.execute(select(Batch.total, Batch.skipped).where(Batch.id == batch_id)).one()
         now = _now()
         values: dict[str, Any] = {"status": "running", "updated_at": now}
@@ -335,7 +332,6 @@ def _finish_writing(factory: sessionmaker[Session], batch_id: uuid.UUID, *, prov
             request_id=request_id,
             data={"action": "batch_created", "batch_id": str(batch_id), "total": total, "skipped": skipped, "provider": provider},
         )
-        session.commit()
     return total, skipped
 
 
@@ -438,7 +434,7 @@ def sweep(*, session: Session, queued_stale_after: int, now: datetime | None = N
     # A batch whose expansion job is queued or running still has its writer.
     expanding = {
         payload.get("batch_id")
-        for payload in session.scalars(select(Job.payload).where(Job.kind == "batch", Job.status.in_(ACTIVE_JOB_STATUSES)))
+        for payload in session.scalars(select(Job.payload).where(Job.kind == BATCH.name, Job.status.in_(ACTIVE_JOB_STATUSES)))
     }
     stuck = [
         batch
@@ -457,3 +453,11 @@ def sweep(*, session: Session, queued_stale_after: int, now: datetime | None = N
         refresh(session=session, batch=batch)
         completed += batch.status == "completed"
     return {"batches_released": len(stuck), "batches_completed": completed}
+
+
+def _run_writer(job: Job, prepared: None) -> Completion:
+    return Completion(result=_expand(job))
+
+
+# Interactive queue: the expansion must not wait behind an earlier batch's bulk backlog.
+BATCH = JobKind(name="batch", task="batch.expand", queue="interactive", prepare=nothing_to_prepare, run=_run_writer)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from models import ChatMessage, Contract, Extraction, Job
 from models.session import after_commit
 from pipeline import audit
-from pipeline.chat import retrieval, sessions
+from pipeline.chat import sessions
 from pipeline.chat.accounts import find_account_numbers
 from pipeline.contracts import documents
 from pipeline.contracts import service as contracts
@@ -45,8 +45,10 @@ from pipeline.core.settings import Settings, get_settings
 from pipeline.extraction.grounding import locate
 from pipeline.extraction.review import REVIEWER_SOURCE
 from pipeline.jobs import lifecycle as jobs
+from pipeline.jobs.kinds import Completion, JobKind, nothing_to_prepare
 from pipeline.providers.base import FIELD_NAMES, ChatOutput, ChatRequest, ChatTurn
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
+from pipeline.text import passages as retrieval
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ def ask(
     payload: dict[str, Any] = {"session_id": str(chat.session_id), "message_id": str(message_id)}
     if provider:
         payload["provider"] = provider
-    job = jobs.create(session=session, kind="chat", queue="interactive", contract_id=chat.contract_id, payload=payload, request_id=request_id)
+    job = jobs.create(session=session, kind=CHAT, contract_id=chat.contract_id, payload=payload, request_id=request_id)
     new_rows.append(ChatMessage(
         id=message_id, session_id=chat.session_id, contract_id=chat.contract_id, job_id=job.id, role="user", content=message, user_id=get_user_id(), created_at=now,
     ))
@@ -183,8 +185,7 @@ class _Turn:
     lookup: dict[str, Any] | None = None
 
 
-@jobs.handler("chat")
-def run(job: Job) -> jobs.Completion:
+def run(job: Job, prepared: None) -> Completion:
     """Answer one chat message (the worker's side); the answer commits with the job's success."""
     settings = get_settings()
     store = sessions.get_store(settings)
@@ -266,7 +267,7 @@ def run(job: Job) -> jobs.Completion:
         switched_to = contract.id if turn.switch and contract else None
         after_commit(session, lambda: store.append(session_id, message, contract_id=switched_to))
 
-    return jobs.Completion(result=result, write=write)
+    return Completion(result=result, write=write)
 
 
 def _read_turn(*, session: Session, settings: Settings, store: sessions.SessionStore, session_id: uuid.UUID, message_id: uuid.UUID) -> _Turn:
@@ -417,3 +418,6 @@ def _audit(session: Session, job: Job, turn: _Turn, data: dict[str, Any]) -> Non
         request_id=job.request_id,
         data={"session_id": str(turn.session_id), "job_id": str(job.id), **data},
     )
+
+
+CHAT = JobKind(name="chat", task="chat.run", queue="interactive", prepare=nothing_to_prepare, run=run)

@@ -8,7 +8,7 @@ take a session (their caller owns the transaction) or a unit-of-work factory; no
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -30,10 +30,15 @@ def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
-    """A session committed once at the end (for tasks and commands)."""
-    with session_scope(session_factory(settings)) as session:
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work from ``factory``: committed once at the end, rolled back on error."""
+    with session_scope(factory) as session:
         yield session
+
+
+def unit_of_work(settings: Settings | None = None) -> AbstractContextManager[Session]:
+    """A unit of work on the configured database (for tasks and commands)."""
+    return transaction(session_factory(settings))
 
 
 def commit_in_chunks(
@@ -52,12 +57,12 @@ def commit_in_chunks(
     for item in items:
         chunk.append(item)
         if len(chunk) >= chunk_size:
-            with session_scope(factory) as session:
+            with transaction(factory) as session:
                 write(session, chunk)
             chunks += 1
             chunk = []
     if chunk:
-        with session_scope(factory) as session:
+        with transaction(factory) as session:
             write(session, chunk)
         chunks += 1
     return chunks

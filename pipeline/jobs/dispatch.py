@@ -17,15 +17,6 @@ from models.session import after_commit
 
 logger = logging.getLogger(__name__)
 
-# One explicit, stable task name per job kind.
-TASK_FOR_KIND = {
-    "extraction": "extraction.run",
-    "chat": "chat.run",
-    "maintenance": "maintenance.run",
-    "batch": "batch.expand",
-}
-
-
 class Dispatcher(Protocol):
     def send(self, *, task_name: str, job_id: str, queue: str, request_id: str | None) -> None: ...
 
@@ -49,9 +40,9 @@ def current() -> Dispatcher:
     return _dispatcher
 
 
-def send_after_commit(session: Session, job: Job) -> None:
-    """Send the job once the session commits; nothing is sent if it rolls back."""
-    task_name = TASK_FOR_KIND[job.kind]
+def send_after_commit(session: Session, job: Job, *, task: str) -> None:
+    """Send the job to its kind's task once the session commits; nothing is sent if it rolls back."""
+    task_name = task
     job_id, queue, request_id = str(job.id), job.queue, job.request_id
 
     def send() -> None:

@@ -8,10 +8,7 @@ message was lost.
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -24,46 +21,9 @@ from models.job import ACTIVE_JOB_STATUSES, LIVE_EXTRACTION
 from pipeline.core.errors import NotFound
 from pipeline.core.logs import get_user_id
 from pipeline.jobs import dispatch
+from pipeline.jobs.kinds import JobKind
 
 logger = logging.getLogger(__name__)
-
-# A handler gets the claimed job (detached) and opens its own units of work, so that no
-# transaction stays open while it waits on a provider.
-Handler = Callable[[Job], "dict[str, Any] | Completion"]
-_handlers: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the pipeline function that runs jobs of one kind."""
-
-    def register(fn: Handler) -> Handler:
-        _handlers[kind] = fn
-        return fn
-
-    return register
-
-
-# A preparer reads what its handler needs in the claim's own transaction (one transaction less
-# per job); the handler then gets what it returned as a second argument.
-Preparer = Callable[[Session, Job], Any]
-_preparers: dict[str, Preparer] = {}
-
-
-def preparer(kind: str) -> Callable[[Preparer], Preparer]:
-    """Register the read that runs with the claim of jobs of one kind."""
-
-    def register(fn: Preparer) -> Preparer:
-        _preparers[kind] = fn
-        return fn
-
-    return register
-
-
-def prepare(*, session: Session, job: Job) -> Any:
-    """What the job's handler needs from the database, read in the claim's transaction."""
-    fn = _preparers.get(job.kind)
-    return fn(session, job) if fn is not None else None
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -72,8 +32,8 @@ def _now() -> datetime:
 def create(
     *,
     session: Session,
-    kind: str,
-    queue: str = "interactive",
+    kind: JobKind,
+    queue: str | None = None,
     contract_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
@@ -85,8 +45,8 @@ def create(
     Its requester is the acting user unless given, so the worker acts in that user's name.
     """
     job = Job(
-        kind=kind,
-        queue=queue,
+        kind=kind.name,
+        queue=queue or kind.queue,
         contract_id=contract_id,
         batch_id=batch_id,
         payload=payload or {},
@@ -96,7 +56,7 @@ def create(
     )
     session.add(job)
     session.flush()
-    dispatch.send_after_commit(session, job)
+    dispatch.send_after_commit(session, job, task=kind.task)
     return job
 
 
@@ -135,6 +95,7 @@ def _insert_live_extraction() -> TextClause:
 def create_unless_active(
     *,
     session: Session,
+    kind: JobKind,
     contract_id: uuid.UUID,
     queue: str = "interactive",
     batch_id: uuid.UUID | None = None,
@@ -144,6 +105,7 @@ def create_unless_active(
 ) -> tuple[Job, bool]:
     """A queued extraction job for the contract, or the live one already there: (job, created).
 
+    ``kind`` is the extraction's (the partial unique index covers that kind alone).
     One INSERT ... ON CONFLICT DO NOTHING against the partial unique index on live extraction
     jobs: two concurrent requests cannot both create one, and the common case costs one statement.
     """
@@ -154,7 +116,7 @@ def create_unless_active(
         row = session.execute(_insert_live_extraction(), params).mappings().first()
         if row is not None:
             job = Job(**row)
-            dispatch.send_after_commit(session, job)
+            dispatch.send_after_commit(session, job, task=kind.task)
             return job, True
         live = live_extraction(session=session, contract_id=contract_id)
         if live is not None:
@@ -241,27 +203,3 @@ def finish(*, session: Session, job_id: uuid.UUID, result: dict[str, Any] | None
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
     return job
-
-
-@dataclass
-class Completion:
-    """A handler's result, with the writes to commit in the same transaction as the job's
-    ``succeeded``: the outcome and the job's state never disagree."""
-
-    result: dict[str, Any]
-    write: Callable[[Session], None] | None = None
-
-
-def run(*, job: Job, prepared: Any = None) -> Completion:
-    """Run a claimed job's handler (with what its preparer read, for kinds that have one)."""
-    fn = _handlers.get(job.kind)
-    if fn is None:
-        raise RuntimeError(f"no handler registered for jobs of kind {job.kind!r}")
-    outcome = fn(job, prepared) if job.kind in _preparers else fn(job)
-    return outcome if isinstance(outcome, Completion) else Completion(result=outcome)
-
-
-@handler("maintenance")
-def _maintenance(job: Job) -> dict[str, Any]:
-    """A no-op that proves a worker consumes a queue end to end (``flask worker-check``)."""
-    return {"pong": True, "worker": socket.gethostname(), "queue": job.queue}

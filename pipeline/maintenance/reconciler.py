@@ -37,6 +37,7 @@ from pipeline.core.cache import get_cache, redis_client
 from pipeline.core.settings import Settings
 from pipeline.jobs import dispatch
 from pipeline.jobs import status as job_status
+from pipeline.kinds import by_name
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def recover_running(*, session: Session, settings: Settings, now: datetime, limi
     for job in requeued:
         logger.warning("job re-queued: its worker stopped mid-run (attempt %d of %d)", job.attempts, cap, extra={"job_id": str(job.id), "queue": job.queue})
         _audit(session, job, "requeued", "worker_lost")
-        dispatch.send_after_commit(session, job)
+        dispatch.send_after_commit(session, job, task=by_name(job.kind).task)
     _mirror_after_commit(session, settings, failed + requeued)
     return requeued, failed
 
@@ -166,7 +167,7 @@ def resend_queued(*, session: Session, settings: Settings, now: datetime, depth:
         for job in jobs:
             logger.info("job re-sent: its message was lost", extra={"job_id": str(job.id), "queue": queue})
             _audit(session, job, "resent", "message_lost")
-            dispatch.send_after_commit(session, job)
+            dispatch.send_after_commit(session, job, task=by_name(job.kind).task)
         resent += jobs
         if len(resent) >= limit:
             break
@@ -193,15 +194,12 @@ def reconcile(
             logger.info("reconciler already running elsewhere; skipping this pass")
             return {"skipped": True}
     try:
-        with factory() as session:
+        with db.transaction(factory) as session:
             requeued, failed = recover_running(session=session, settings=settings, now=now, limit=limit)
-            session.commit()
-        with factory() as session:
+        with db.transaction(factory) as session:
             resent = resend_queued(session=session, settings=settings, now=now, depth=depth, limit=limit)
-            session.commit()
-        with factory() as session:
+        with db.transaction(factory) as session:
             swept = batches.sweep(session=session, queued_stale_after=settings.job_queued_stale_seconds, now=now)
-            session.commit()
     finally:
         if lock is not None:
             try:

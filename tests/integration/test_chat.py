@@ -202,7 +202,7 @@ def remote(simulator, settings, redis_client):
 
 
 def _request(demo_index=0, question="What is the cancellation fee?"):
-    from pipeline.chat import retrieval
+    from pipeline.text import passages as retrieval
 
     text = DEMOS[demo_index]["document_text"]
     return ChatRequest(question=question, document_text=text, passages=retrieval.select(question, text, budget=8000),

@@ -166,7 +166,7 @@ def default_answer_brain(prompt: str) -> dict[str, Any]:
     sentences of its ``<passage>`` blocks, so each quote is a verbatim slice of the contract.
     When no sentence shares a word with the question, it says the contract does not answer it.
     """
-    from pipeline.chat.retrieval import rank, sentences
+    from pipeline.text.passages import rank, sentences
     from pipeline.providers.prompts.chat import QUESTION_MARKER
 
     question = prompt.rsplit(QUESTION_MARKER, 1)[-1].strip()

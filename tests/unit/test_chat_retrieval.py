@@ -2,7 +2,6 @@
 
 import pytest
 
-from pipeline.chat import retrieval
 from pipeline.chat.service import verified_sources
 from pipeline.providers.base import ChatRequest, ChatTurn, Passage, ProviderError
 from pipeline.providers.local import answerer as local_chat
@@ -12,6 +11,7 @@ from pipeline.providers.prompts.chat import (
     conversation,
 )
 from pipeline.seed.demo import demo_contracts
+from pipeline.text import passages as retrieval
 
 DEMOS = demo_contracts()
 

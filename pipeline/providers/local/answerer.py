@@ -19,9 +19,9 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from pipeline.chat.retrieval import rank, sentences
 from pipeline.providers.base import ChatRequest
 from pipeline.providers.local.extractor import extract_fields
+from pipeline.text.passages import rank, sentences
 
 # Share of the question's weight a sentence must contain to count as answering it.
 MIN_COVERAGE = 0.5

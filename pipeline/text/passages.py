@@ -1,4 +1,5 @@
-"""Retrieval over a contract's text: cut it into passages and rank them by a question.
+"""Passages of a contract's text: cut it into passages and rank them by a question (chat retrieval,
+the local answerer).
 
 No index and no embeddings: a contract is a few pages, so each question scores the document's
 passages directly (BM25 over words, with a small vocabulary of GAP synonyms so "how much did the
@@ -12,8 +13,6 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-
-from pipeline.providers.base import Passage
 
 # A sentence ends at a newline or at . ! ? followed by white space ("$795.00" does not end one).
 _SENTENCE_END = re.compile(r"\n|[.!?](?=\s|$)")
@@ -51,6 +50,15 @@ _SYNONYMS = {
     "deductible": "deductible", "deductibles": "deductible",
     "stolen": "theft", "theft": "theft", "total": "loss", "totaled": "loss", "loss": "loss",
 }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage of the document text with its offsets (``text == document[start:end]``)."""
+
+    start: int
+    end: int
+    text: str
 
 
 @dataclass(frozen=True)
