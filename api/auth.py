@@ -67,7 +67,7 @@ def current() -> Identity | None:
     return g.get("identity")
 
 
-def current_user_id():  # noqa: ANN201 - uuid.UUID | None
+def current_user_id():  # uuid.UUID | None
     identity = current()
     return identity.user_id if identity is not None else None
 
@@ -172,7 +172,7 @@ def authenticate(credential: str, settings: Settings) -> Identity:
     raise _challenge("The token is not valid.", token_sent=True)
 
 
-def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # noqa: ANN001 - Session
+def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # Session
     from pipeline.identity import oidc, sso
     from pipeline.identity.errors import (
         AccountDisabled,
@@ -335,7 +335,7 @@ def _try_optional_identity(settings: Settings) -> None:
         g.identity = None
 
 
-def register_security_scheme(api) -> None:  # noqa: ANN001 - flask_smorest.Api
+def register_security_scheme(api) -> None:  # flask_smorest.Api
     api.spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http",
         "scheme": "bearer",

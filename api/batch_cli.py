@@ -58,7 +58,7 @@ class IdFile:
             with open(path, encoding="utf-8") as stream:  # fail now, with the right message
                 stream.read(1)
 
-    def _parse(self, stream) -> Iterator[uuid.UUID]:  # noqa: ANN001 - a text stream
+    def _parse(self, stream) -> Iterator[uuid.UUID]:  # a text stream
         for number, raw in enumerate(stream, start=1):
             text = raw.strip()
             if not text or text.startswith("#"):

@@ -106,7 +106,7 @@ def bound_page_numbers() -> None:
         return
     original = pagination._pagination_parameters_schema_factory
 
-    def factory(def_page, def_page_size, def_max_page_size):  # noqa: ANN001, ANN202
+    def factory(def_page, def_page_size, def_max_page_size):
         schema = original(def_page, def_page_size, def_max_page_size)
         schema._declared_fields["page"] = ma.fields.Integer(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
         return schema

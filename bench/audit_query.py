@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import WebServer, bench_env, fresh_database, print_table, summarise  # noqa: E402
+from bench.common import WebServer, bench_env, fresh_database, print_table, summarise
 
 SPAN_DAYS = 30
 # For `run_all.py --quick`: a tenth of the events and of the noise, fewer samples.

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, bench_env, fresh_database, machine  # noqa: E402
-from bench.extraction_throughput import group_cpu_seconds  # noqa: E402
+from bench.common import ROOT, bench_env, fresh_database, machine
+from bench.extraction_throughput import group_cpu_seconds
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ def run_offline() -> None:
         context.run_migrations()
 
 
-def _run(connection) -> None:  # noqa: ANN001 - an SQLAlchemy Connection
+def _run(connection) -> None:  # an SQLAlchemy Connection
     runtime_role = _runtime_role()
     context.configure(
         connection=connection,

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _DATA_DIR = tempfile.mkdtemp(prefix="cre-test-")
 
-from tests.support.database import DatabaseRoles  # noqa: E402 - reads no settings
+from tests.support.database import DatabaseRoles  # reads no settings
 
 DATABASE = DatabaseRoles.for_database(TEST_DATABASE_URL)
 
@@ -58,11 +58,11 @@ for _name in ("PDF_DIR", "S3_BUCKET", "S3_ENDPOINT_URL", "EXTERNAL_RDB_API_URL")
 
 # Every Flask test client signs in (as a test admin unless a test says otherwise): the API refuses
 # anonymous calls.
-import flask  # noqa: E402
+import flask
 
-from tests.support import database as dbsupport  # noqa: E402
-from tests.support.auth import SignedInClient  # noqa: E402
-from tests.support.worker import WorkerProcess  # noqa: E402
+from tests.support import database as dbsupport
+from tests.support.auth import SignedInClient
+from tests.support.worker import WorkerProcess
 
 flask.Flask.test_client_class = SignedInClient
 

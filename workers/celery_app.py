@@ -109,7 +109,7 @@ def ensure_dispatcher(app: Celery) -> None:
 
 
 @worker_init.connect
-def _install_dispatcher(sender=None, **_kwargs) -> None:  # noqa: ANN001 - the WorkController
+def _install_dispatcher(sender=None, **_kwargs) -> None:  # the WorkController
     if sender is not None:
         ensure_dispatcher(sender.app)
 

@@ -37,7 +37,7 @@ EXAMPLE_TOKEN = {
 }
 
 
-def _target_user_id(requested):  # noqa: ANN001, ANN202 - uuid.UUID | None
+def _target_user_id(requested):  # uuid.UUID | None
     """Whose tokens: one's own, or (admins only) another user's."""
     me = auth.current()
     if requested is None or requested == me.user_id:

@@ -120,7 +120,7 @@ def check_contracts_exist(*, factory: sessionmaker[Session], contract_ids: Itera
         )
 
 
-def _insert(session: Session):  # noqa: ANN202 - a dialect's insert()
+def _insert(session: Session):  # a dialect's insert()
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
@@ -181,7 +181,7 @@ def _quietly(fn: Callable[[uuid.UUID], None]) -> Callable[[uuid.UUID], Exception
     def run(job_id: uuid.UUID) -> Exception | None:
         try:
             fn(job_id)
-        except Exception as exc:  # noqa: BLE001 - counted and logged once for the chunk
+        except Exception as exc:  # counted and logged once for the chunk
             return exc
         return None
 

@@ -37,7 +37,7 @@ class JobFailed(Exception):
         self.write = write
 
 
-def nothing_to_prepare(session: Session, job: Job) -> None:  # noqa: ARG001 - the prepare signature
+def nothing_to_prepare(session: Session, job: Job) -> None:  # the prepare signature
     return None
 
 

@@ -132,7 +132,7 @@ def get_or_raise(*, session: Session, job_id: uuid.UUID) -> Job:
     return job
 
 
-def _returning(session: Session, statement, params: dict[str, Any]) -> Job | None:  # noqa: ANN001 - an UPDATE ... RETURNING
+def _returning(session: Session, statement, params: dict[str, Any]) -> Job | None:  # an UPDATE ... RETURNING
     """Run an UPDATE ... RETURNING on jobs; the row as a detached Job (one round trip, no ORM load)."""
     row = session.execute(statement, params).mappings().first()
     return Job(**row) if row is not None else None
@@ -141,7 +141,7 @@ def _returning(session: Session, statement, params: dict[str, Any]) -> Job | Non
 # Every worker runs these statements once or twice per job: they are built once, with bound
 # parameters, so SQLAlchemy neither rebuilds them nor recomputes their cache key each time.
 @lru_cache(maxsize=None)
-def _claim_statement(takes_over_stale: bool, capped: bool):  # noqa: ANN202 - an Update
+def _claim_statement(takes_over_stale: bool, capped: bool):  # an Update
     table = Job.__table__
     claimable = table.c.status == "queued"
     if takes_over_stale:
@@ -158,7 +158,7 @@ def _claim_statement(takes_over_stale: bool, capped: bool):  # noqa: ANN202 - an
 
 
 @lru_cache(maxsize=None)
-def _finish_statement():  # noqa: ANN202 - an Update
+def _finish_statement():  # an Update
     table = Job.__table__
     return (
         update(table)

@@ -71,7 +71,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _returning(session: Session, statement) -> list[Job]:  # noqa: ANN001 - an UPDATE statement
+def _returning(session: Session, statement) -> list[Job]:  # an UPDATE statement
     return [Job(**row) for row in session.execute(statement.returning(*Job.__table__.c)).mappings()]
 
 

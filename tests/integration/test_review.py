@@ -237,7 +237,7 @@ def test_a_second_submit_is_a_409_and_changes_nothing(client, session_factory):
 
 def test_submit_drops_the_cached_search_answer(client, session_factory, redis_client):
     _, extraction_id = _pending(session_factory)
-    search = lambda: client.post("/api/v1/contracts/search", json={"account_number": ACCOUNT})  # noqa: E731
+    search = lambda: client.post("/api/v1/contracts/search", json={"account_number": ACCOUNT})
     assert search().get_json()["extraction_status"] == "pending"
     cached = search()
     assert cached.headers["X-Cache"] == "hit" and cached.get_json()["extraction"]["cancellation_fee"] == "50.00"

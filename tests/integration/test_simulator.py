@@ -460,7 +460,7 @@ def test_stop_releases_a_held_request_at_once() -> None:
     def call() -> None:
         try:
             openai_tool_call(sim, timeout=60)
-        except BaseException as exc:  # noqa: BLE001 (recorded for the assertion below)
+        except BaseException as exc:  # recorded for the assertion below
             outcome.append(exc)
 
     caller = threading.Thread(target=call)

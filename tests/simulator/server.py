@@ -592,16 +592,16 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.simulator._untrack(self.connection)
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+    def do_GET(self) -> None:  # the stdlib's naming
         self.server.simulator._handle(self, "GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.server.simulator._handle(self, "POST")
 
     def version_string(self) -> str:
         return self.server_version  # not the stdlib's "BaseHTTP/0.6 Python/3.x"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's signature)
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
         logger.debug("simulator %s: " + format, self.address_string(), *args)
 
 

@@ -28,12 +28,12 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _mirror(job) -> None:  # noqa: ANN001
+def _mirror(job) -> None:
     settings = get_settings()
     job_status.mirror(get_cache(settings), job, ttl=settings.job_status_ttl)
 
 
-def _transaction(settings, work: Callable[[Session], T]) -> T:  # noqa: ANN001 - Settings
+def _transaction(settings, work: Callable[[Session], T]) -> T:  # Settings
     """Run ``work`` in one unit of work, once more on a fresh connection if the pooled one was dead.
 
     Pooled connections in constant use are not pinged before use (see models.session), so the
@@ -81,7 +81,7 @@ def execute(kind: JobKind, job_id: str) -> dict[str, Any] | None:
         user_id_var.reset(user_token)
 
 
-def _run_claimed(settings, kind: JobKind, key: uuid.UUID, job_id: str, job: Job, prepared: Any) -> dict[str, Any] | None:  # noqa: ANN001 - Settings
+def _run_claimed(settings, kind: JobKind, key: uuid.UUID, job_id: str, job: Job, prepared: Any) -> dict[str, Any] | None:  # Settings
     _mirror(job)
     logger.info("job started", extra={"job_id": job_id, "kind": job.kind, "attempt": job.attempts})
     try:

@@ -44,7 +44,7 @@ class AnthropicProvider(Provider):
         self.model = model
         self.client = anthropic.Anthropic(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0)
 
-    def _create(self, *, system: str, messages: list, tool: tuple[str, str, dict]):  # noqa: ANN202 - the SDK's Message
+    def _create(self, *, system: str, messages: list, tool: tuple[str, str, dict]):  # the SDK's Message
         """One message call forced to use ``tool`` (name, description, schema); errors as ProviderError."""
         name, description, schema = tool
         try:
@@ -67,7 +67,7 @@ class AnthropicProvider(Provider):
             raise ProviderError(f"anthropic: HTTP {exc.status_code}", retryable=retryable, retry_after=_retry_after(exc)) from None
 
     @staticmethod
-    def _tool_input(message):  # noqa: ANN001, ANN205 - the SDK's Message; the tool's input object
+    def _tool_input(message):  # the SDK's Message; the tool's input object
         block = next((b for b in message.content if getattr(b, "type", None) == "tool_use"), None)
         if block is None:
             raise ProviderError("anthropic: the answer has no tool use", retryable=True)

@@ -100,7 +100,7 @@ class BedrockProvider(Provider):
             raise ProviderError(f"bedrock: {type(exc).__name__}", retryable=True) from None
 
     @staticmethod
-    def _tool_input(answer: dict):  # noqa: ANN205 - the tool's input object
+    def _tool_input(answer: dict):  # the tool's input object
         content = answer.get("output", {}).get("message", {}).get("content", [])
         tool_use = next((c["toolUse"] for c in content if isinstance(c, dict) and "toolUse" in c), None)
         if tool_use is None:

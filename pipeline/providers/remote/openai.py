@@ -45,7 +45,7 @@ class OpenAIProvider(Provider):
         # Retries are ours (one budget for SDK, task and breaker): the SDK makes one attempt.
         self.client = openai.OpenAI(api_key=api_key or "not-needed", base_url=base_url or None, timeout=timeout, max_retries=0)
 
-    def _create(self, **request):  # noqa: ANN003 - the SDK's keyword arguments
+    def _create(self, **request):  # the SDK's keyword arguments
         """One chat completion, its errors mapped to ProviderError (retryable or not)."""
         try:
             return self.client.chat.completions.create(model=self.model, temperature=0, **request)
@@ -59,7 +59,7 @@ class OpenAIProvider(Provider):
             retryable = exc.status_code >= 500 or exc.status_code in (408, 409)
             raise ProviderError(f"{self.name}: HTTP {exc.status_code}", retryable=retryable, retry_after=_retry_after(exc)) from None
 
-    def _arguments(self, completion) -> str:  # noqa: ANN001 - the SDK's ChatCompletion
+    def _arguments(self, completion) -> str:  # the SDK's ChatCompletion
         try:
             return completion.choices[0].message.tool_calls[0].function.arguments
         except (IndexError, TypeError, AttributeError):

@@ -76,7 +76,7 @@ _scripts: dict[str, object] = {}
 _scripts_lock = threading.Lock()
 
 
-def _script(client: redis.Redis, url: str):  # noqa: ANN202 - redis-py's Script object
+def _script(client: redis.Redis, url: str):  # redis-py's Script object
     with _scripts_lock:
         if url not in _scripts:
             _scripts[url] = client.register_script(_RESERVE)
