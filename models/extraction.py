@@ -11,13 +11,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, JsonType, Timestamps, check_in, new_id, utcnow
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 if TYPE_CHECKING:
     from models.contract import Contract
 
 EXTRACTION_STATUSES = ("pending", "approved")
-REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
-FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
 
 Money = Numeric(12, 2)
 

@@ -1,9 +1,11 @@
 import marshmallow as ma
 
+from pipeline.vocabulary import JOB_KINDS
+
 
 class JobSchema(ma.Schema):
     job_id = ma.fields.String(metadata={"format": "uuid"})
-    kind = ma.fields.String(metadata={"enum": ["extraction", "chat", "maintenance"]})
+    kind = ma.fields.String(metadata={"enum": list(JOB_KINDS)})
     status = ma.fields.String(metadata={"enum": ["queued", "running", "succeeded", "failed"]})
     queue = ma.fields.String(metadata={"enum": ["interactive", "bulk"]})
     contract_id = ma.fields.String(allow_none=True, metadata={"format": "uuid"})

@@ -2,8 +2,8 @@
 
 import marshmallow as ma
 
-from models import USER_ROLES
 from pipeline.identity.tokens import MAX_EXPIRES_DAYS
+from pipeline.vocabulary import USER_ROLES
 
 
 class MeSchema(ma.Schema):

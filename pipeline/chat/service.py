@@ -46,9 +46,10 @@ from pipeline.extraction.grounding import locate
 from pipeline.extraction.review import REVIEWER_SOURCE
 from pipeline.jobs import lifecycle as jobs
 from pipeline.jobs.kinds import Completion, JobKind, nothing_to_prepare
-from pipeline.providers.base import FIELD_NAMES, ChatOutput, ChatRequest, ChatTurn
+from pipeline.providers.base import ChatOutput, ChatRequest, ChatTurn
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
 from pipeline.text import passages as retrieval
+from pipeline.vocabulary import FIELD_NAMES
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline.vocabulary import USER_ROLES
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
@@ -30,7 +32,6 @@ APP_ENVS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LLM_PROVIDERS = ("local", "openai", "anthropic", "bedrock", "openai_compatible")
 # The same four as models.USER_ROLES (a unit test keeps them equal; settings import no models).
-USER_ROLES = ("agent", "operator", "auditor", "admin")
 # Public-key signature algorithms PyJWT verifies. HMAC (HS*) and "none" are never accepted for
 # sign-in: an HMAC "signed" with the provider's public key would verify against that public key.
 OIDC_SIGNING_ALGORITHMS = (

@@ -13,16 +13,15 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pipeline.providers.base import FIELD_NAMES, FieldValue
+from pipeline.providers.base import FieldValue
 from pipeline.providers.local.extractor import amounts_in
-from pipeline.text.fields import MONEY_FIELDS, canonical
+from pipeline.text.fields import canonical
+from pipeline.text.normalising import fold
+from pipeline.vocabulary import FIELD_NAMES, MONEY_FIELDS
 
 UNGROUNDED_CAP = 0.3      # the quote is not in the document: the value may be invented
 UNSUPPORTED_CAP = 0.5     # the quote is there but does not contain the amount
 SILENT_CAP = 0.3          # no value: the document does not say, or the provider could not tell
-
-_TRANSLATE = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
-
 
 @dataclass
 class CheckedField:
@@ -39,7 +38,7 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     chars: list[str] = []
     offsets: list[int] = []
     previous_space = False
-    for index, char in enumerate(text.translate(_TRANSLATE)):
+    for index, char in enumerate(fold(text)):
         if char.isspace():
             if previous_space or not chars:
                 continue

@@ -29,8 +29,8 @@ from pipeline.core.errors import AppError, NotFound
 from pipeline.core.settings import Settings, get_settings
 from pipeline.extraction.grounding import CheckedField, check_all
 from pipeline.jobs.kinds import Completion, JobFailed, JobKind
-from pipeline.providers.base import FIELD_NAMES
 from pipeline.providers.registry import AllProvidersFailed, ProviderChain
+from pipeline.vocabulary import FIELD_NAMES
 
 logger = logging.getLogger(__name__)
 

@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from models import Contract, Correction, Extraction
 from models.base import utcnow
-from models.extraction import FIELD_NAMES, REFUND_METHODS
 from models.session import after_commit
 from pipeline import audit
 from pipeline.core.cache import Cache, invalidate_contracts
 from pipeline.core.errors import Conflict, NotFound, ValidationFailed
 from pipeline.core.formatting import iso_utc, money
-from pipeline.text.fields import MONEY_FIELDS, canonical
+from pipeline.text.fields import canonical
+from pipeline.vocabulary import FIELD_NAMES, MONEY_FIELDS, REFUND_METHODS
 
 logger = logging.getLogger(__name__)
 

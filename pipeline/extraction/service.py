@@ -22,7 +22,7 @@ from pipeline.core.settings import Settings
 from pipeline.extraction.grounding import badge
 from pipeline.extraction.job import EXTRACTION
 from pipeline.jobs import lifecycle as jobs
-from pipeline.providers.base import FIELD_NAMES
+from pipeline.vocabulary import FIELD_NAMES
 
 logger = logging.getLogger(__name__)
 

@@ -35,10 +35,7 @@ from sqlalchemy.orm import Session
 
 from models import (
     EXTRACTION_STATUSES,
-    FIELD_NAMES,
-    JOB_KINDS,
     JOB_STATUSES,
-    QUEUES,
     Contract,
     Correction,
     Extraction,
@@ -47,6 +44,7 @@ from models import (
 from pipeline.core.cache import Cache, lookup_counts, redis_client
 from pipeline.core.formatting import iso_utc
 from pipeline.core.settings import Settings
+from pipeline.vocabulary import FIELD_NAMES, JOB_KINDS, QUEUES
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,6 @@ from typing import Any
 
 from pipeline.text.passages import Passage
 
-FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
-REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
-
 
 @dataclass(frozen=True)
 class FieldValue:

@@ -70,7 +70,6 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcont
 from types import MappingProxyType
 from typing import Any
 
-from models.extraction import REFUND_METHODS
 from pipeline.core.errors import ValidationFailed
 from pipeline.refunds.rules import (
     Cited,
@@ -79,6 +78,7 @@ from pipeline.refunds.rules import (
     StateRule,
     parse_short_rate_table,
 )
+from pipeline.vocabulary import REFUND_METHODS
 
 FORMULAS_VERSION = "1"
 

@@ -24,9 +24,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from pipeline.vocabulary import REFUND_METHODS
+
 __all__ = ["REFUND_METHODS", "demo_contracts"]
 
-REFUND_METHODS: tuple[str, ...] = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
 
 
 @dataclass(frozen=True)

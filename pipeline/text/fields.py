@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from models.extraction import FIELD_NAMES, REFUND_METHODS
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
-MONEY_FIELDS = ("gap_insurance_premium", "cancellation_fee")
 MAX_AMOUNT = Decimal("100000")
 
 _METHOD_ALIASES = {

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent, Contract, Extraction, Job
-from pipeline.extraction import service as extraction_service
 from pipeline.core.cache import get_cache
+from pipeline.extraction import service as extraction_service
 from pipeline.seed.demo import demo_contracts
 from pipeline.seed.pdf_render import render_text_pdf
 from tests.support.waiting import wait_for

@@ -33,7 +33,7 @@ import openai
 import pytest
 from botocore.config import Config
 
-from pipeline.providers.base import FIELD_NAMES, REFUND_METHODS
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 from tests.simulator import MALFORMED_JSON_TEXT, Simulator, default_brain
 
 ROOT = Path(__file__).resolve().parents[2]

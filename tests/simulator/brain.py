@@ -17,7 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipeline.providers.base import FIELD_NAMES, REFUND_METHODS
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 logger = logging.getLogger(__name__)
 
@@ -166,8 +166,8 @@ def default_answer_brain(prompt: str) -> dict[str, Any]:
     sentences of its ``<passage>`` blocks, so each quote is a verbatim slice of the contract.
     When no sentence shares a word with the question, it says the contract does not answer it.
     """
-    from pipeline.text.passages import rank, sentences
     from pipeline.providers.prompts.chat import QUESTION_MARKER
+    from pipeline.text.passages import rank, sentences
 
     question = prompt.rsplit(QUESTION_MARKER, 1)[-1].strip()
     candidates = [sentence for passage in _PASSAGE.findall(prompt) for sentence in sentences(passage)]

@@ -1,7 +1,7 @@
 """Each job kind is declared once and listed once; its task carries the kind's stable name."""
 
-from models.job import JOB_KINDS
 from pipeline.kinds import KINDS, by_name
+from pipeline.vocabulary import JOB_KINDS
 from workers import app
 
 

@@ -14,7 +14,8 @@ from tests.conftest import ROOT
 
 # Lowest first. A package (or top-level module) of pipeline may import those of lower layers only.
 LAYERS = (
-    {"core", "vocabulary"},
+    {"vocabulary"},
+    {"core"},
     {"text"},
     {"audit", "refunds"},
     {"users", "identity", "jobs", "providers"},

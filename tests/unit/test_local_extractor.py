@@ -16,14 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.providers.base import (
-    FIELD_NAMES,
-    REFUND_METHODS,
-    ExtractionOutput,
-    FieldValue,
-)
+from pipeline.providers.base import ExtractionOutput, FieldValue
 from pipeline.providers.local.extractor import MAX_QUOTE_CHARS, extract_fields
 from pipeline.providers.local.provider import MODEL_NAME, LocalProvider
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 from pipeline.seed.demo import demo_contracts, number_words
 
 LABELLED_PATH = Path(__file__).resolve().parent.parent / "data" / "gap_labelled.jsonl"

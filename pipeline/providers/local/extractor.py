@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pipeline.providers.base import FieldValue
+from pipeline.text.normalising import fold
 
 __all__ = ["extract_fields"]
 
@@ -114,13 +115,6 @@ class _Doc:
         return self._adjustments[index]
 
 
-_FOLD = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"',
-        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-    }
-)
 _WHITESPACE = re.compile(r"\s+")
 # Whitespace, or a word hyphenated across a line break by OCR ("cancel-\nlation"), which is
 # joined back; compound words broken there lose their hyphen, so method patterns allow that.
@@ -133,7 +127,7 @@ _TAX_QUALIFIER = re.compile(r"\b(incl\.?|including|includes|plus|with)( (?:sales
 
 
 def _build_doc(text: str) -> _Doc:
-    folded = text.translate(_FOLD)
+    folded = fold(text)
     lowered = folded.lower()
     if len(lowered) != len(folded):
         # A few characters grow when lower-cased ("İ"); keep those as they are so offsets stay 1:1.

@@ -10,12 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline.providers.base import (
-    FIELD_NAMES,
-    REFUND_METHODS,
-    FieldValue,
-    ProviderError,
-)
+from pipeline.providers.base import FieldValue, ProviderError
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 TOOL_NAME = "record_gap_refund_terms"
 MAX_DOCUMENT_CHARS = 120_000
