@@ -17,7 +17,7 @@ from api.admin.schemas import (
     UserUpdateSchema,
 )
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from pipeline import users
 from pipeline.core.cache import get_cache

@@ -13,7 +13,7 @@ from api.batches.schemas import (
     BatchSchema,
     CreateBatchSchema,
 )
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from pipeline.batches import service as batches
 from pipeline.core import db

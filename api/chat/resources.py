@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from api import db as api_db
 from api.auth import roles
 from api.chat.schemas import ChatAcceptedSchema, ChatRequestSchema, SessionSchema
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from pipeline.chat import service
 from pipeline.core.logs import get_request_id

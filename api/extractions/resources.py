@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from api import auth
 from api import db as api_db
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from api.extractions.schemas import (
     CreateSchema,

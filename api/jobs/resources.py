@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from api import auth
 from api import db as api_db
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from api.jobs.schemas import EXAMPLE_JOB, JobSchema
 from models import Job
