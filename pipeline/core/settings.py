@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
+
 from pipeline.vocabulary import USER_ROLES
 
 
@@ -555,10 +557,21 @@ class Settings:
         return out
 
 
+# Read from the working directory (where make, gunicorn and celery start); .env.example says so.
+DOTENV = ".env"
+
+
+def environment(dotenv: str | os.PathLike[str] = DOTENV) -> dict[str, str]:
+    """The process's environment over the values of a ``.env`` file, if there is one: what is
+    exported in the shell wins, and os.environ itself is left as it is."""
+    from_file = {name: value for name, value in dotenv_values(dotenv).items() if value is not None}
+    return {**from_file, **os.environ}
+
+
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
-    return Settings.from_env()
+    """The process's settings, read once from the environment (and ``.env``)."""
+    return Settings.from_env(environment())
 
 
 def reset_settings() -> None:
