@@ -46,6 +46,7 @@ from pipeline.extraction.job import EXTRACTION
 from pipeline.jobs import dispatch
 from pipeline.jobs import lifecycle as jobs
 from pipeline.jobs.kinds import Completion, JobKind, nothing_to_prepare
+from pipeline.providers.specs import spec_for
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +83,7 @@ def check_provider(provider: str | None, settings: Settings) -> None:
             f"unknown provider {provider!r}; known: {', '.join(LLM_PROVIDERS)}",
             details={"json": {"provider": [f"Must be one of: {', '.join(LLM_PROVIDERS)}."]}},
         )
-    missing = {
-        "openai": not settings.openai_api_key,
-        "anthropic": not settings.anthropic_api_key,
-        "openai_compatible": not (settings.openai_compatible_base_url and settings.openai_compatible_model),
-    }.get(provider, False)
-    if missing:
+    if not spec_for(provider).configured(settings):
         raise ValidationFailed(
             f"provider {provider} is not configured on this deployment",
             details={"json": {"provider": [f"{provider} has no credentials or endpoint configured."]}},

@@ -33,7 +33,6 @@ class ConfigError(ValueError):
 APP_ENVS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LLM_PROVIDERS = ("local", "openai", "anthropic", "bedrock", "openai_compatible")
-# The same four as models.USER_ROLES (a unit test keeps them equal; settings import no models).
 # Public-key signature algorithms PyJWT verifies. HMAC (HS*) and "none" are never accepted for
 # sign-in: an HMAC "signed" with the provider's public key would verify against that public key.
 OIDC_SIGNING_ALGORITHMS = (

@@ -29,6 +29,7 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.resilience import rate_limit
 from pipeline.providers.resilience.breaker import CircuitOpen, SharedBreaker
+from pipeline.providers.specs import spec_for
 
 logger = logging.getLogger(__name__)
 
@@ -49,33 +50,7 @@ def build(name: str, settings: Settings) -> Provider:
 
 
 def _build(name: str, settings: Settings) -> Provider:
-    if name == "local":
-        from pipeline.providers.local.provider import LocalProvider
-
-        return LocalProvider()
-    if name == "openai":
-        from pipeline.providers.remote.openai import OpenAIProvider
-
-        return OpenAIProvider(name="openai", api_key=settings.openai_api_key, model=settings.openai_model, base_url=settings.openai_base_url, timeout=settings.llm_timeout)
-    if name == "openai_compatible":
-        from pipeline.providers.remote.openai import OpenAIProvider
-
-        return OpenAIProvider(
-            name="openai_compatible",
-            api_key=settings.openai_compatible_api_key,
-            model=settings.openai_compatible_model,
-            base_url=settings.openai_compatible_base_url,
-            timeout=settings.llm_timeout,
-        )
-    if name == "anthropic":
-        from pipeline.providers.remote.anthropic import AnthropicProvider
-
-        return AnthropicProvider(api_key=settings.anthropic_api_key, model=settings.anthropic_model, base_url=settings.anthropic_base_url, timeout=settings.llm_timeout)
-    if name == "bedrock":
-        from pipeline.providers.remote.bedrock import BedrockProvider
-
-        return BedrockProvider(region=settings.aws_bedrock_region, model_id=settings.bedrock_model_id, endpoint_url=settings.bedrock_endpoint_url, timeout=settings.llm_timeout)
-    raise ValueError(f"unknown provider {name!r}")
+    return spec_for(name).build(settings)
 
 
 def breaker_for(name: str, settings: Settings) -> SharedBreaker:
