@@ -53,6 +53,10 @@ class SharedBreaker:
         else:
             storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
         self.redis = redis_client
+        # Kept here: the storage is the shared truth, and pybreaker exposes no getter for it.
+        self.storage = storage
+        # pybreaker's Redis keys ("<namespace>:pybreaker:<key>"), read together in _snapshot.
+        self._state_keys = tuple(f"{namespace}:{name}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}:{key}" for key in ("state", "fail_counter"))
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=fail_max, reset_timeout=reset_timeout, state_storage=storage, name=name
         )
@@ -64,7 +68,7 @@ class SharedBreaker:
         return self.breaker.current_state
 
     def _storage(self) -> pybreaker.CircuitBreakerStorage:
-        return self.breaker._state_storage  # the storage is the shared truth; pybreaker exposes no getter
+        return self.storage
 
     def _seconds_until_trial(self) -> float:
         opened_at = self._storage().opened_at
@@ -88,10 +92,9 @@ class SharedBreaker:
 
     def _snapshot(self) -> tuple[str, int | None]:
         """The shared state and failure counter in one Redis round trip (counter None: unknown)."""
-        storage = self._storage()
-        if isinstance(storage, pybreaker.CircuitRedisStorage):
+        if self.redis is not None:
             try:
-                raw_state, raw_counter = storage._redis.mget(storage._namespace("state"), storage._namespace("fail_counter"))
+                raw_state, raw_counter = self.redis.mget(*self._state_keys)
             except redis.RedisError:
                 raw_state = None
             if raw_state is not None:
