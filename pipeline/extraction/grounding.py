@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pipeline.providers.base import FieldValue
-from pipeline.providers.local.extractor import amounts_in
+from pipeline.text.amounts import amounts_in
 from pipeline.text.fields import canonical
 from pipeline.text.normalising import fold
 from pipeline.vocabulary import FIELD_NAMES, MONEY_FIELDS

@@ -40,12 +40,14 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from pipeline.providers.base import FieldValue
-from pipeline.text.normalising import fold
+from pipeline.text.amounts import Amount as _Amount
+from pipeline.text.amounts import find_amounts as _find_amounts
+from pipeline.text.amounts import scan as _scan
+from pipeline.text.normalising import normalise
 
 __all__ = ["extract_fields"]
 
@@ -116,40 +118,12 @@ class _Doc:
 
 
 _WHITESPACE = re.compile(r"\s+")
-# Whitespace, or a word hyphenated across a line break by OCR ("cancel-\nlation"), which is
-# joined back; compound words broken there lose their hyphen, so method patterns allow that.
-_GAP_RUN = re.compile(r"(?<=[a-z][a-z])-[^\S\n]*\n\s*(?=[a-z])|\s+")
-_BLANK_LINE = re.compile(r"[^\S\n]*\n[^\S\n]*\n\s*")
-_DEBT_CANCELLATION = re.compile(r"debt[ -]?cancel")
-# "Total GAP Cost (incl. tax): $832.50" is a price, not a tax line: tie the qualifier to its
-# word ("incl._tax") so the "tax" label, which must start a word, does not fire.
-_TAX_QUALIFIER = re.compile(r"\b(incl\.?|including|includes|plus|with)( (?:sales |state )?)(tax)")
 
 
 def _build_doc(text: str) -> _Doc:
-    folded = fold(text)
-    lowered = folded.lower()
-    if len(lowered) != len(folded):
-        # A few characters grow when lower-cased ("İ"); keep those as they are so offsets stay 1:1.
-        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
-    lead = len(lowered) - len(lowered.lstrip())
-    body = lowered.strip()
-    blank_lines = {m.start() for m in _BLANK_LINE.finditer(body)}
-
-    chunk_norm, chunk_orig, breaks = [0], [lead], set()
-    removed = 0  # characters dropped so far by collapsing whitespace
-    for match in _GAP_RUN.finditer(body):
-        start, end = match.span()
-        if start in blank_lines:
-            breaks.add(start - removed)  # a blank line ends a sentence even without punctuation
-        removed += end - start - (0 if body[start] == "-" else 1)
-        chunk_norm.append(end - removed)
-        chunk_orig.append(end + lead)
-    norm = _GAP_RUN.sub(lambda m: "" if m.group().startswith("-") else " ", body)
-    # One token, same length, so the fee cues' word-boundary check skips it.
-    norm = _DEBT_CANCELLATION.sub("debt_cancel", norm)
-    norm = _TAX_QUALIFIER.sub(lambda m: m.group(1) + m.group(2).replace(" ", "_") + m.group(3), norm)
-
+    normalised = normalise(text)
+    norm, breaks = normalised.norm, normalised.breaks
+    chunk_norm, chunk_orig = normalised.chunk_norm, normalised.chunk_orig
     sentences = _sentence_spans(norm, breaks)
     return _Doc(
         text=text,
@@ -160,14 +134,6 @@ def _build_doc(text: str) -> _Doc:
         sentence_starts=[start for start, _ in sentences],
         context_starts=_context_starts(norm, sentences),
     )
-
-
-def _scan(pattern: re.Pattern[str], norm: str, start: int = 0, end: int | None = None) -> Iterator[re.Match[str]]:
-    """Matches of ``pattern`` that begin a word ("late" but not the end of "calculate")."""
-    for match in pattern.finditer(norm, start, len(norm) if end is None else end):
-        before = norm[match.start() - 1] if match.start() else " "
-        if not (before.isalnum() or before == "_"):
-            yield match
 
 
 # --- Sentences -------------------------------------------------------------------------------
@@ -231,118 +197,6 @@ def _context_starts(norm: str, sentences: list[tuple[int, int]]) -> list[int]:
             first -= 1
         starts.append(sentences[first][0])
     return starts
-
-
-# --- Money amounts ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Amount:
-    start: int  # span in norm
-    end: int
-    value: Decimal
-
-
-_CENT = Decimal("0.01")
-_NUM = r"\d(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d{2})?"
-_NUM_END = r"(?!\d)(?!,\d)(?!\.\d)"  # a whole number: "$50" is not the start of "$50,000"
-_PREFIXED = re.compile(rf"(?:\$|us\$|usd) ?(?P<num>{_NUM}){_NUM_END}")
-_SUFFIXED = re.compile(rf"(?P<num>{_NUM}){_NUM_END}\)? ?(?:dollars|usd)\b")
-# Table cells often drop the currency sign; only accept those with cents, so years, mileage
-# and counts stay out, and never a rate ("6.74%").
-_BARE = re.compile(rf"(?P<num>\d(?:\d{{0,2}}(?:,\d{{3}})+|\d*)\.\d{{2}}){_NUM_END}(?! ?(?:%|percent))")
-
-_UNITS = {
-    word: value
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {word: 10 * (i + 2) for i, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
-# Longest first, so "seventeen" is not read as "seven" and a stray "teen".
-_NUMBER_WORD = "|".join(sorted([*_UNITS, *_TENS, "hundred", "thousand"], key=len, reverse=True))
-_WORDS = re.compile(
-    rf"(?:{_NUMBER_WORD})(?:(?: |-| and |)(?:{_NUMBER_WORD}))*\b"
-    r"(?: and (?P<cents>\d{1,2})/100)?(?P<tail> (?:u\.s\. )?dollars?\b| ?\()?"
-)
-_NUMBER_TOKEN = re.compile(rf"{_NUMBER_WORD}|and")  # also splits "seventyfive" (a hyphen lost to OCR)
-_WORDS_REACH = 160  # the longest amount in words we read ("seven hundred ... and 00/100")
-
-
-def _words_value(words: str) -> int:
-    """Value of "seven hundred forty-nine" (0..999,999); ``words`` is a match of ``_WORDS``."""
-    total = current = 0
-    for word in _NUMBER_TOKEN.findall(words):
-        if word == "and":
-            continue
-        if word in _UNITS:
-            current += _UNITS[word]
-        elif word in _TENS:
-            current += _TENS[word]
-        elif word == "hundred":
-            current = (current or 1) * 100
-        elif word == "thousand":
-            total += (current or 1) * 1000
-            current = 0
-    return total + current
-
-
-def _numeric_amounts(norm: str) -> list[_Amount]:
-    found: list[_Amount] = []
-    for pattern in (_PREFIXED, _SUFFIXED, _BARE):
-        for match in _scan(pattern, norm):
-            if pattern is not _PREFIXED and norm[match.start() - 1 : match.start()] in (",", ".", "$"):
-                continue  # the tail of a longer number, or a currency amount read twice
-            value = Decimal(match.group("num").replace(",", "")).quantize(_CENT)
-            found.append(_Amount(match.start(), match.end(), value))
-    return _without_overlaps(found)
-
-
-def _find_amounts(norm: str) -> list[_Amount]:
-    numeric = _numeric_amounts(norm)
-    starts = [amount.start for amount in numeric]
-    amounts = {amount.start: amount for amount in numeric}
-    for match in _words_matches(norm, numeric):
-        tail = match.group("tail")
-        if not tail:
-            continue  # "thirty days", "rule of seventy-eight": a number, not money
-        words_end = match.start("cents") - len(" and ") if match.group("cents") else match.start("tail")
-        value = _words_value(norm[match.start():words_end])
-        # "fifty dollars ($50.00)", "... and 00/100 Dollars ($749.00)", "fifty ($50)": one amount,
-        # whose value the digits give.
-        index = bisect.bisect_left(starts, match.end() - 1)
-        following = numeric[index] if index < len(numeric) else None
-        if following and norm[match.end():following.start].strip() in ("", "(") and following.start - match.end() <= 2:
-            amounts.pop(following.start, None)
-            end = following.end + (1 if norm.startswith(")", following.end) else 0)
-            amounts[match.start()] = _Amount(match.start(), end, following.value)
-        elif "dollar" in tail:
-            cents = Decimal(match.group("cents") or 0) / 100
-            amounts[match.start()] = _Amount(match.start(), match.end(), (value + cents).quantize(_CENT))
-    return _without_overlaps(amounts.values())
-
-
-def _words_matches(norm: str, numeric: list[_Amount]) -> list[re.Match[str]]:
-    """Number-word phrases ending at "dollars" or just before "($...)"; only those windows are read."""
-    anchors = [m.start() for m in re.finditer("dollar", norm)]
-    anchors += [a.start for a in numeric if norm[max(a.start - 2, 0):a.start].strip() == "("]
-    windows: list[tuple[int, int]] = []
-    for anchor in sorted(anchors):
-        lo, hi = max(anchor - _WORDS_REACH, 0), anchor + len("dollars")
-        if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], hi))
-        else:
-            windows.append((lo, hi))
-    return [match for lo, hi in windows for match in _scan(_WORDS, norm, lo, hi)]
-
-
-def _without_overlaps(amounts: Iterable[_Amount]) -> list[_Amount]:
-    kept: list[_Amount] = []
-    for amount in sorted(amounts, key=lambda a: (a.start, -(a.end - a.start))):
-        if kept and amount.start < kept[-1].end:
-            continue  # the earlier, longer reading wins
-        kept.append(amount)
-    return kept
 
 
 # --- Cue phrases around amounts --------------------------------------------------------------
@@ -826,8 +680,3 @@ def extract_fields(text: str) -> dict[str, FieldValue]:
         "refund_calculation_method": _decide(doc, _method_candidates(doc), min_score=_METHOD_MIN_SCORE),
         "cancellation_fee": _decide(doc, fees + _no_fee_candidates(doc), min_score=_FEE_MIN_SCORE),
     }
-
-
-def amounts_in(text: str) -> list[Decimal]:
-    """Every money amount stated in a passage, in digits or in words ("fifty dollars ($50)")."""
-    return [amount.value for amount in _find_amounts(_build_doc(text).norm)]
