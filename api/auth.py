@@ -174,11 +174,7 @@ def authenticate(credential: str, settings: Settings) -> Identity:
 
 def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # Session
     from pipeline.identity import oidc, sso
-    from pipeline.identity.errors import (
-        AccountDisabled,
-        InvalidToken,
-        ProviderUnavailable,
-    )
+    from pipeline.identity.errors import AccountDisabled, InvalidToken, ProviderUnavailable
 
     try:
         identity = oidc.verify_token(credential, settings)

@@ -25,14 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    ROOT,
-    WebServer,
-    bench_env,
-    fresh_database,
-    print_table,
-    summarise,
-)
+from bench.common import ROOT, WebServer, bench_env, fresh_database, print_table, summarise
 
 # Sizes for `bench/run_all.py --quick` (a tenth of --turns would be no follow-up at all).
 QUICK_ARGS = ["--conversations", "5", "--turns", "2"]

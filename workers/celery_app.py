@@ -9,13 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.signals import (
-    after_setup_logger,
-    task_postrun,
-    task_prerun,
-    worker_init,
-    worker_process_init,
-)
+from celery.signals import after_setup_logger, task_postrun, task_prerun, worker_init, worker_process_init
 
 from models.session import dispose_engines
 from pipeline.core.logs import configure_logging, request_id_var

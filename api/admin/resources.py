@@ -9,13 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
-from api.admin.schemas import (
-    MetricsSchema,
-    UserCreateSchema,
-    UserListArgsSchema,
-    UserSchema,
-    UserUpdateSchema,
-)
+from api.admin.schemas import MetricsSchema, UserCreateSchema, UserListArgsSchema, UserSchema, UserUpdateSchema
 from api.auth import roles
 from api.common import parse_id
 from api.current import settings

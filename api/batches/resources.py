@@ -7,12 +7,7 @@ from flask_smorest import Blueprint
 
 from api import db as api_db
 from api.auth import roles
-from api.batches.schemas import (
-    EXAMPLE_BATCH,
-    BatchAcceptedSchema,
-    BatchSchema,
-    CreateBatchSchema,
-)
+from api.batches.schemas import EXAMPLE_BATCH, BatchAcceptedSchema, BatchSchema, CreateBatchSchema
 from api.common import parse_id
 from api.current import settings
 from pipeline.batches import service as batches

@@ -11,12 +11,7 @@ from api import db as api_db
 from api.auth import roles
 from api.common import parse_id
 from api.current import settings
-from api.extractions.schemas import (
-    CreateSchema,
-    ExtractionSchema,
-    SubmitSchema,
-    SubmittedSchema,
-)
+from api.extractions.schemas import CreateSchema, ExtractionSchema, SubmitSchema, SubmittedSchema
 from api.jobs.schemas import JobAcceptedSchema
 from pipeline import audit
 from pipeline.core.cache import get_cache

@@ -10,13 +10,7 @@ from api import db as api_db
 from api.auth import roles
 from api.common import parse_id
 from api.current import settings
-from api.tokens.schemas import (
-    MeSchema,
-    NewTokenSchema,
-    TokenCreateSchema,
-    TokenListArgsSchema,
-    TokenSchema,
-)
+from api.tokens.schemas import MeSchema, NewTokenSchema, TokenCreateSchema, TokenListArgsSchema, TokenSchema
 from pipeline import users
 from pipeline.core.errors import Forbidden, NotFound
 from pipeline.identity import tokens

@@ -33,14 +33,7 @@ import redis
 from sqlalchemy import ColumnElement, and_, extract, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from models import (
-    EXTRACTION_STATUSES,
-    JOB_STATUSES,
-    Contract,
-    Correction,
-    Extraction,
-    Job,
-)
+from models import EXTRACTION_STATUSES, JOB_STATUSES, Contract, Correction, Extraction, Job
 from pipeline.core.cache import Cache, lookup_counts, redis_client
 from pipeline.core.formatting import iso_utc
 from pipeline.core.settings import Settings

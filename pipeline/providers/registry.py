@@ -20,13 +20,7 @@ from typing import Any
 
 from pipeline.core.cache import redis_client
 from pipeline.core.settings import Settings
-from pipeline.providers.base import (
-    ChatOutput,
-    ChatRequest,
-    ExtractionOutput,
-    Provider,
-    ProviderError,
-)
+from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError
 from pipeline.providers.resilience import rate_limit
 from pipeline.providers.resilience.breaker import CircuitOpen, SharedBreaker
 from pipeline.providers.specs import spec_for

@@ -71,13 +71,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pipeline.core.errors import ValidationFailed
-from pipeline.refunds.rules import (
-    Cited,
-    RuleBook,
-    ShortRateRow,
-    StateRule,
-    parse_short_rate_table,
-)
+from pipeline.refunds.rules import Cited, RuleBook, ShortRateRow, StateRule, parse_short_rate_table
 from pipeline.vocabulary import REFUND_METHODS
 
 FORMULAS_VERSION = "1"

@@ -24,11 +24,7 @@ from pipeline.identity import oidc
 from pipeline.identity.errors import InvalidToken, ProviderUnavailable
 from pipeline.identity.oidc import OidcConfig, OidcVerifier
 from tests.support.net import free_port
-from tests.support.oidc_provider import (
-    LoopbackProvider,
-    id_token_from,
-    running_mock_provider,
-)
+from tests.support.oidc_provider import LoopbackProvider, id_token_from, running_mock_provider
 
 AUDIENCE = "api://refunds"
 REDIRECT = "http://localhost/callback"

@@ -63,23 +63,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pipeline.providers.prompts.chat import ANSWER_TOOL_NAME
-from tests.simulator.brain import (
-    AnswerBrain,
-    Brain,
-    ChatBrain,
-    default_answer_brain,
-    default_brain,
-    default_chat_brain,
-)
-from tests.simulator.formats import (
-    FAMILIES,
-    FORMATS,
-    Answer,
-    BadRequest,
-    ParsedRequest,
-    Reply,
-    WireFormat,
-)
+from tests.simulator.brain import AnswerBrain, Brain, ChatBrain, default_answer_brain, default_brain, default_chat_brain
+from tests.simulator.formats import FAMILIES, FORMATS, Answer, BadRequest, ParsedRequest, Reply, WireFormat
 
 logger = logging.getLogger(__name__)
 

@@ -90,25 +90,23 @@ def test_nothing_in_pipeline_commits_but_the_unit_of_work():
     assert commits == []
 
 
+def _lines(*folders):
+    for folder in folders:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                yield f"{path.relative_to(ROOT)}:{number}", line
+
+
 def test_no_module_registers_itself_by_being_imported():
     """Job kinds are listed in pipeline.kinds.KINDS; nothing is imported for its side effects."""
-    side_effects = [
-        f"{path.relative_to(ROOT)}:{number}"
-        for folder in ("pipeline", "workers", "api")
-        for path in sorted((ROOT / folder).rglob("*.py"))
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"noqa: F401 - registers", line)
-    ]
-    assert side_effects == []
+    assert [where for where, line in _lines("pipeline", "workers", "api") if "noqa: F401 - registers" in line] == []
 
 
 def test_noqa_names_only_rules_that_lint_runs():
     """``make lint`` runs ``ruff check --select F,E9``: a noqa for any other rule silences nothing."""
     stray = [
-        f"{path.relative_to(ROOT)}:{number}"
-        for folder in ("api", "workers", "pipeline", "models", "migrations", "tests", "bench")
-        for path in sorted((ROOT / folder).rglob("*.py"))
-        for number, line in enumerate(path.read_text().splitlines(), 1)
+        where
+        for where, line in _lines("api", "workers", "pipeline", "models", "migrations", "tests", "bench")
         for codes in re.findall(r"# noqa: ([A-Z0-9, ]+)", line)
         if not all(re.fullmatch(r"F\d+|E9\d*", code.strip()) for code in codes.split(","))
     ]

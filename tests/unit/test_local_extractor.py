@@ -19,8 +19,8 @@ import pytest
 from pipeline.providers.base import ExtractionOutput, FieldValue
 from pipeline.providers.local.extractor import MAX_QUOTE_CHARS, extract_fields
 from pipeline.providers.local.provider import MODEL_NAME, LocalProvider
-from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 from pipeline.seed.demo import demo_contracts, number_words
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 LABELLED_PATH = Path(__file__).resolve().parent.parent / "data" / "gap_labelled.jsonl"
 MIN_ACCURACY = 0.95

@@ -6,31 +6,10 @@ import time
 
 import anthropic
 
-from pipeline.providers.base import (
-    ChatOutput,
-    ChatRequest,
-    ExtractionOutput,
-    Provider,
-    ProviderError,
-    retry_after_seconds,
-)
+from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError, retry_after_seconds
 from pipeline.providers.costs import cost_usd, priced_output
-from pipeline.providers.prompts.chat import (
-    ANSWER_TOOL_DESCRIPTION,
-    ANSWER_TOOL_NAME,
-    ANSWER_TOOL_SCHEMA,
-    CHAT_SYSTEM_PROMPT,
-    answer_from_arguments,
-    conversation,
-)
-from pipeline.providers.prompts.extraction import (
-    SYSTEM_PROMPT,
-    TOOL_DESCRIPTION,
-    TOOL_NAME,
-    TOOL_SCHEMA,
-    fields_from_arguments,
-    user_message,
-)
+from pipeline.providers.prompts.chat import ANSWER_TOOL_DESCRIPTION, ANSWER_TOOL_NAME, ANSWER_TOOL_SCHEMA, CHAT_SYSTEM_PROMPT, answer_from_arguments, conversation
+from pipeline.providers.prompts.extraction import SYSTEM_PROMPT, TOOL_DESCRIPTION, TOOL_NAME, TOOL_SCHEMA, fields_from_arguments, user_message
 
 
 def _retry_after(exc: anthropic.APIStatusError) -> float | None:
