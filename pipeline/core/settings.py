@@ -1,7 +1,8 @@
 """One settings object, read from the environment.
 
-Every variable the service understands is declared once in ``VARIABLES`` with its default and a
-one-line description; README.md and .env.example list the same names (a test keeps them in step).
+Every variable the service understands is declared once, as a field of :class:`Settings` with its
+default, parser and one-line description (``VARIABLES`` is read from those fields); README.md and
+.env.example list the same names (a test keeps them in step).
 Nothing reads the environment at import time: call :func:`get_settings` inside functions.
 
 With nothing set, the service runs on its embedded default: SQLite in ``DATA_DIR``, a file-system
@@ -17,6 +18,8 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -265,182 +268,109 @@ class Var:
         return self.env.lower()
 
 
-VARIABLES: tuple[Var, ...] = (
-    # application
-    Var("APP_ENV", "development", _choice(*APP_ENVS), "development, test, staging or production; production refuses the embedded database and cache"),
-    Var("LOG_LEVEL", "INFO", _choice(*LOG_LEVELS, upper=True), "log level of web and worker (JSON lines on standard error)"),
-    Var("PORT", "8000", _int(1, 65535), "port of the web process"),
-    Var("DATA_DIR", "var", _text, "folder for the embedded database, broker and PDFs"),
-    Var("CORS_ORIGINS", "http://localhost:3000", _origins, "comma-separated browser origins allowed to call the API (* for any)"),
-    Var("MAX_REQUEST_BYTES", "1048576", _int(1024), "largest request body accepted; larger ones get 413"),
-    Var("AUDIT_REQUEST_EXCLUDE", "/health,/ready,/docs,/openapi.json,/static,/metrics,/api/v1/admin/metrics,/api/v1/jobs,GET /api/v1/batches", _request_rules, "requests not written to the audit trail as api_request: path prefixes, each optionally after a method (/ excludes all)"),
-    # database
-    Var("DATABASE_URL", "", _database_url, "PostgreSQL URL (postgresql://user:pass@host:5432/db); empty: SQLite in DATA_DIR", secret=True),
-    Var("MIGRATION_DATABASE_URL", "", _database_url, "URL of the role that owns the tables, for migrations only (`flask db`); give it to the release step, not to web or workers; empty: DATABASE_URL", secret=True),
-    Var("DATABASE_POOL_SIZE", "20", _int(1, 500), "connections kept per process (PostgreSQL)"),
-    Var("DATABASE_MAX_OVERFLOW", "10", _int(0, 500), "extra connections a process may open under load (PostgreSQL)"),
-    # redis and celery
-    Var("REDIS_URL", "", _url("redis", "rediss"), "Redis URL for cache, job status and broker; empty: in-process cache", secret=True),
-    Var("REDIS_TTL_DEFAULT", "3600", _int(1), "seconds a cached value lives unless its kind says otherwise"),
-    Var("CACHE_TTL_CONTRACT", "900", _int(1), "seconds a contract found by account number stays cached"),
-    Var("CACHE_TTL_PDF", "900", _int(1), "seconds a contract's PDF bytes stay cached"),
-    Var("PDF_CACHE_MAX_BYTES", "10485760", _int(0), "PDFs larger than this are streamed without caching"),
-    Var("CELERY_BROKER_URL", "", _url("redis", "rediss", "amqp", "filesystem"), "Celery broker; empty: REDIS_URL, else a file-system broker in DATA_DIR", secret=True),
-    Var("CELERY_TASK_TIME_LIMIT", "900", _int(10), "hard time limit of one task, in seconds"),
-    Var("CELERY_VISIBILITY_TIMEOUT", "3600", _int(30), "seconds before Redis redelivers an unacknowledged task; must exceed CELERY_TASK_TIME_LIMIT"),
-    Var("WORKER_CONCURRENCY", "16", _int(1, 1000), "threads per worker process (jobs wait on the network, not the CPU)"),
-    Var("CELERY_TASK_EVENTS", "true", _bool, "send task events for Flower from workers and producers (costs some CPU per task)"),
-    Var("RECONCILE_INTERVAL_SECONDS", "60", _int(5, 86400), "how often beat runs the reconciler, which re-sends lost jobs and re-queues those of dead workers"),
-    Var("JOB_QUEUED_STALE_SECONDS", "300", _int(10), "a job queued this long while the broker holds fewer messages than there are queued jobs is sent again"),
-    Var("JOB_MAX_ATTEMPTS", "3", _int(1, 100), "runs a job may start; one whose worker died this many times is failed instead of re-queued"),
-    Var("BATCH_CHUNK_SIZE", "1000", _int(1, 100000), "contracts per transaction when a batch is created (its jobs are sent after each one commits)"),
-    # documents
-    Var("PDF_DIR", "", _text, "local folder of contract PDFs; empty: DATA_DIR/pdfs"),
-    Var("S3_BUCKET", "", _text, "default bucket for contracts whose row names none"),
-    Var("S3_ENDPOINT_URL", "", _url("http", "https"), "S3-compatible endpoint (MinIO, a test server); empty: AWS"),
-    Var("AWS_REGION", "us-east-1", _text, "region of the S3 bucket"),
-    # providers
-    Var("LLM_PROVIDER", "local", _choice(*LLM_PROVIDERS), "extraction and chat provider: local, openai, anthropic, bedrock, openai_compatible"),
-    Var("LLM_FALLBACK_PROVIDERS", "", _providers, "comma-separated providers tried, in order, when the main one fails or its circuit is open"),
-    Var("LLM_LOCAL_FALLBACK", "true", _bool, "fall back to the offline local extractor when every remote provider failed"),
-    Var("LLM_TIMEOUT", "30", _int(1, 600), "seconds one provider call may take"),
-    Var("OPENAI_API_KEY", "", _text, "key for the openai provider (required when LLM_PROVIDER=openai)", secret=True),
-    Var("OPENAI_MODEL", "gpt-4o-mini", _text, "model of the openai provider"),
-    Var("OPENAI_BASE_URL", "", _url("http", "https"), "API base URL of the openai provider; empty: OpenAI's"),
-    Var("OPENAI_COMPATIBLE_BASE_URL", "", _url("http", "https"), "base URL of an OpenAI-compatible server (vLLM, Ollama), e.g. http://gpu:8000/v1"),
-    Var("OPENAI_COMPATIBLE_MODEL", "", _text, "model name on the OpenAI-compatible server"),
-    Var("OPENAI_COMPATIBLE_API_KEY", "", _text, "key for the OpenAI-compatible server, if it wants one", secret=True),
-    Var("ANTHROPIC_API_KEY", "", _text, "key for the anthropic provider (required when LLM_PROVIDER=anthropic)", secret=True),
-    Var("ANTHROPIC_MODEL", "claude-sonnet-4-5", _text, "model of the anthropic provider"),
-    Var("ANTHROPIC_BASE_URL", "", _url("http", "https"), "API base URL of the anthropic provider; empty: Anthropic's"),
-    Var("AWS_BEDROCK_REGION", "us-east-1", _text, "region of the bedrock provider"),
-    Var("BEDROCK_MODEL_ID", "anthropic.claude-3-5-sonnet-20240620-v1:0", _text, "model id of the bedrock provider"),
-    Var("BEDROCK_ENDPOINT_URL", "", _url("http", "https"), "bedrock-runtime endpoint; empty: AWS's for the region"),
-    Var("LLM_CIRCUIT_BREAKER_THRESHOLD", "5", _int(1, 1000), "consecutive failures that open a provider's circuit"),
-    Var("LLM_CIRCUIT_BREAKER_RESET_SECONDS", "60", _int(1, 86400), "seconds an open circuit waits before letting one trial call through"),
-    Var("LLM_RETRY_MAX_ATTEMPTS", "3", _int(1, 20), "attempts per provider call; the only retries (the SDKs and Celery do not retry on their own)"),
-    Var("LLM_RETRY_MAX_WAIT", "20", _int(1, 600), "longest wait between two attempts, Retry-After included, in seconds"),
-    Var("LLM_RATE_LIMIT_RPM", "0", _int(0, 10000000), "requests per minute to each remote provider, shared by every worker through Redis (0: unlimited)"),
-    Var("LLM_RATE_LIMIT_RPM_BY_PROVIDER", "", _provider_limits, "per-provider overrides of LLM_RATE_LIMIT_RPM, e.g. openai=3000,anthropic=1000 (0: unlimited)"),
-    Var("CONFIDENCE_HIGH", "0.85", _fraction, "confidence from which a field's badge is high"),
-    Var("CONFIDENCE_MEDIUM", "0.6", _fraction, "confidence from which a field's badge is medium (below: low)"),
-    Var("JOB_STATUS_TTL", "86400", _int(60), "seconds a job's status stays mirrored in Redis for fast polling"),
-    # chat
-    Var("CACHE_TTL_CHAT_SESSION", "14400", _int(1), "seconds a chat session stays in Redis after its last use (sliding); every message is also kept in PostgreSQL"),
-    Var("CHAT_MAX_MESSAGE_CHARS", "4000", _int(1, 100000), "longest chat message accepted (characters); longer ones get 422"),
-    Var("CHAT_HISTORY_MESSAGES", "20", _int(0, 500), "earlier messages of a session sent to the provider with each question"),
-    Var("CHAT_CONTEXT_CHARS", "8000", _int(500, 200000), "characters of the most relevant contract passages sent with each question"),
-    # external contract source
-    Var("EXTERNAL_RDB_API_URL", "", _url("http", "https"), "HTTP source of contracts not yet in the database (GET URL/ACCOUNT_NUMBER); empty: database only"),
-    Var("EXTERNAL_RDB_API_KEY", "", _text, "bearer token sent to the external contract source", secret=True),
-    Var("EXTERNAL_RDB_TIMEOUT", "5", _int(1, 120), "seconds to wait for the external contract source"),
-    Var("EXTERNAL_RDB_RETRIES", "2", _int(0, 10), "retries of the external contract source after a 5xx or connection error"),
-    # sign-in (OpenID Connect)
-    Var("OIDC_ISSUER", "", _https_url, "issuer URL of the lender's identity provider, exactly as its tokens' iss says (https://tenant.auth0.com/); empty: single sign-on off"),
-    Var("OIDC_AUDIENCE", "", _audiences, "audience a token must name (the API identifier or client id; comma-separated for several); required with OIDC_ISSUER"),
-    Var("OIDC_JWKS_URL", "", _https_url, "the provider's signing keys (JWKS); empty: jwks_uri from OIDC_ISSUER/.well-known/openid-configuration"),
-    Var("OIDC_ROLES_CLAIM", "", _text, "claim listing the user's roles (roles, a namespaced claim, or a dotted path like realm_access.roles); empty: roles are kept in the users table only"),
-    Var("OIDC_LEEWAY_SECONDS", "60", _int(0, 600), "clock skew tolerated when checking a token's exp, nbf and iat"),
-    Var("OIDC_AUTO_PROVISION_ROLE", "", _optional_role, "role given to a user created at first sign-in (agent, operator, auditor, admin); empty: identities no admin created are refused"),
-    Var("OIDC_ALGORITHMS", "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA", _signing_algorithms, "token signature algorithms accepted (public-key only: none and HS* are refused)"),
-    Var("OIDC_JWKS_MIN_REFRESH_SECONDS", "30", _int(1, 86400), "least seconds between two fetches of the provider's keys (a token with an unknown key id triggers one)"),
-    Var("OIDC_HTTP_TIMEOUT", "5", _int(1, 60), "seconds to wait for the provider's discovery document and keys"),
-    # seed
-    Var("ADMIN_EMAIL", "admin@example.com", _text, "e-mail of the admin user created by `flask seed`"),
-    # sign-in and abuse limits
-    Var("API_TOKEN_EXPIRES_DAYS", "90", _int(0, 3650), "days a new API token lives unless its creator says otherwise (0: no expiry)"),
-    Var("RATE_LIMIT_PER_IDENTITY", "3000 per minute", _limits, "requests one signed-in user (or one anonymous client address) may make, e.g. 3000 per minute;50 per second (off: no limit)"),
-    Var("RATE_LIMIT_SIGN_IN_FAILURES", "20 per minute", _limits, "failed sign-ins (bad, expired or revoked credentials) allowed per client address before 429 (off: no limit)"),
-    Var("RATE_LIMIT_STORAGE_URL", "", _text, "where request counters live (a limits storage URL); empty: REDIS_URL, else this process's memory"),
-    Var("FLOWER_BASIC_AUTH", "", _text, "user:password (comma-separated for several) Flower asks for; required outside development unless Flower's OAuth settings are set", secret=True),
-    Var("FLOWER_ADDRESS", "127.0.0.1", _text, "address Flower listens on (python -m workers.flower)"),
-    Var("FLOWER_PORT", "5555", _int(1, 65535), "port Flower listens on"),
-    Var("METRICS_ALLOW_FROM", "", _networks, "client addresses or networks (127.0.0.1, 10.0.0.0/8) that may read /metrics without a token, e.g. the Prometheus server"),
-)
+
+
+def setting(default: str, parse: Callable[[str, str], Any], help: str, *, secret: bool = False) -> Any:
+    """A Settings field that is an environment variable of the same name in upper case: its
+    default (as the text one would set), its parser and its one-line description."""
+    return dataclass_field(metadata={"setting": (default, parse, help, secret)})
 
 
 @dataclass(frozen=True)
 class Settings:
-    app_env: str
-    log_level: str
-    port: int
-    data_dir: str
-    cors_origins: tuple[str, ...]
-    max_request_bytes: int
-    audit_request_exclude: tuple[tuple[str, str], ...]
-    database_url: str
-    migration_database_url: str
-    database_pool_size: int
-    database_max_overflow: int
-    redis_url: str
-    redis_ttl_default: int
-    cache_ttl_contract: int
-    cache_ttl_pdf: int
-    pdf_cache_max_bytes: int
-    celery_broker_url: str
-    celery_task_time_limit: int
-    celery_visibility_timeout: int
-    worker_concurrency: int
-    celery_task_events: bool
-    reconcile_interval_seconds: int
-    job_queued_stale_seconds: int
-    job_max_attempts: int
-    batch_chunk_size: int
-    pdf_dir: str
-    s3_bucket: str
-    s3_endpoint_url: str
-    aws_region: str
-    llm_provider: str
-    llm_fallback_providers: tuple[str, ...]
-    llm_local_fallback: bool
-    llm_timeout: int
-    openai_api_key: str
-    openai_model: str
-    openai_base_url: str
-    openai_compatible_base_url: str
-    openai_compatible_model: str
-    openai_compatible_api_key: str
-    anthropic_api_key: str
-    anthropic_model: str
-    anthropic_base_url: str
-    aws_bedrock_region: str
-    bedrock_model_id: str
-    bedrock_endpoint_url: str
-    llm_circuit_breaker_threshold: int
-    llm_circuit_breaker_reset_seconds: int
-    llm_retry_max_attempts: int
-    llm_retry_max_wait: int
-    llm_rate_limit_rpm: int
-    llm_rate_limit_rpm_by_provider: tuple[tuple[str, int], ...]
-    confidence_high: float
-    confidence_medium: float
-    job_status_ttl: int
-    cache_ttl_chat_session: int
-    chat_max_message_chars: int
-    chat_history_messages: int
-    chat_context_chars: int
-    external_rdb_api_url: str
-    external_rdb_api_key: str
-    external_rdb_timeout: int
-    external_rdb_retries: int
-    oidc_issuer: str
-    oidc_audience: tuple[str, ...]
-    oidc_jwks_url: str
-    oidc_roles_claim: str
-    oidc_leeway_seconds: int
-    oidc_auto_provision_role: str
-    oidc_algorithms: tuple[str, ...]
-    oidc_jwks_min_refresh_seconds: int
-    oidc_http_timeout: int
-    admin_email: str
-    api_token_expires_days: int
-    rate_limit_per_identity: str
-    rate_limit_sign_in_failures: str
-    rate_limit_storage_url: str
-    flower_basic_auth: str
-    flower_address: str
-    flower_port: int
-    metrics_allow_from: tuple[str, ...]
+    """Every setting, declared once: the field is the variable (README's table and .env.example are
+    generated from these, in this order)."""
+
+    # application
+    app_env: str = setting("development", _choice(*APP_ENVS), "development, test, staging or production; production refuses the embedded database and cache")
+    log_level: str = setting("INFO", _choice(*LOG_LEVELS, upper=True), "log level of web and worker (JSON lines on standard error)")
+    port: int = setting("8000", _int(1, 65535), "port of the web process")
+    data_dir: str = setting("var", _text, "folder for the embedded database, broker and PDFs")
+    cors_origins: tuple[str, ...] = setting("http://localhost:3000", _origins, "comma-separated browser origins allowed to call the API (* for any)")
+    max_request_bytes: int = setting("1048576", _int(1024), "largest request body accepted; larger ones get 413")
+    audit_request_exclude: tuple[tuple[str, str], ...] = setting("/health,/ready,/docs,/openapi.json,/static,/metrics,/api/v1/admin/metrics,/api/v1/jobs,GET /api/v1/batches", _request_rules, "requests not written to the audit trail as api_request: path prefixes, each optionally after a method (/ excludes all)")
+    # database
+    database_url: str = setting("", _database_url, "PostgreSQL URL (postgresql://user:pass@host:5432/db); empty: SQLite in DATA_DIR", secret=True)
+    migration_database_url: str = setting("", _database_url, "URL of the role that owns the tables, for migrations only (`flask db`); give it to the release step, not to web or workers; empty: DATABASE_URL", secret=True)
+    database_pool_size: int = setting("20", _int(1, 500), "connections kept per process (PostgreSQL)")
+    database_max_overflow: int = setting("10", _int(0, 500), "extra connections a process may open under load (PostgreSQL)")
+    # redis and celery
+    redis_url: str = setting("", _url("redis", "rediss"), "Redis URL for cache, job status and broker; empty: in-process cache", secret=True)
+    redis_ttl_default: int = setting("3600", _int(1), "seconds a cached value lives unless its kind says otherwise")
+    cache_ttl_contract: int = setting("900", _int(1), "seconds a contract found by account number stays cached")
+    cache_ttl_pdf: int = setting("900", _int(1), "seconds a contract's PDF bytes stay cached")
+    pdf_cache_max_bytes: int = setting("10485760", _int(0), "PDFs larger than this are streamed without caching")
+    celery_broker_url: str = setting("", _url("redis", "rediss", "amqp", "filesystem"), "Celery broker; empty: REDIS_URL, else a file-system broker in DATA_DIR", secret=True)
+    celery_task_time_limit: int = setting("900", _int(10), "hard time limit of one task, in seconds")
+    celery_visibility_timeout: int = setting("3600", _int(30), "seconds before Redis redelivers an unacknowledged task; must exceed CELERY_TASK_TIME_LIMIT")
+    worker_concurrency: int = setting("16", _int(1, 1000), "threads per worker process (jobs wait on the network, not the CPU)")
+    celery_task_events: bool = setting("true", _bool, "send task events for Flower from workers and producers (costs some CPU per task)")
+    reconcile_interval_seconds: int = setting("60", _int(5, 86400), "how often beat runs the reconciler, which re-sends lost jobs and re-queues those of dead workers")
+    job_queued_stale_seconds: int = setting("300", _int(10), "a job queued this long while the broker holds fewer messages than there are queued jobs is sent again")
+    job_max_attempts: int = setting("3", _int(1, 100), "runs a job may start; one whose worker died this many times is failed instead of re-queued")
+    batch_chunk_size: int = setting("1000", _int(1, 100000), "contracts per transaction when a batch is created (its jobs are sent after each one commits)")
+    # documents
+    pdf_dir: str = setting("", _text, "local folder of contract PDFs; empty: DATA_DIR/pdfs")
+    s3_bucket: str = setting("", _text, "default bucket for contracts whose row names none")
+    s3_endpoint_url: str = setting("", _url("http", "https"), "S3-compatible endpoint (MinIO, a test server); empty: AWS")
+    aws_region: str = setting("us-east-1", _text, "region of the S3 bucket")
+    # providers
+    llm_provider: str = setting("local", _choice(*LLM_PROVIDERS), "extraction and chat provider: local, openai, anthropic, bedrock, openai_compatible")
+    llm_fallback_providers: tuple[str, ...] = setting("", _providers, "comma-separated providers tried, in order, when the main one fails or its circuit is open")
+    llm_local_fallback: bool = setting("true", _bool, "fall back to the offline local extractor when every remote provider failed")
+    llm_timeout: int = setting("30", _int(1, 600), "seconds one provider call may take")
+    openai_api_key: str = setting("", _text, "key for the openai provider (required when LLM_PROVIDER=openai)", secret=True)
+    openai_model: str = setting("gpt-4o-mini", _text, "model of the openai provider")
+    openai_base_url: str = setting("", _url("http", "https"), "API base URL of the openai provider; empty: OpenAI's")
+    openai_compatible_base_url: str = setting("", _url("http", "https"), "base URL of an OpenAI-compatible server (vLLM, Ollama), e.g. http://gpu:8000/v1")
+    openai_compatible_model: str = setting("", _text, "model name on the OpenAI-compatible server")
+    openai_compatible_api_key: str = setting("", _text, "key for the OpenAI-compatible server, if it wants one", secret=True)
+    anthropic_api_key: str = setting("", _text, "key for the anthropic provider (required when LLM_PROVIDER=anthropic)", secret=True)
+    anthropic_model: str = setting("claude-sonnet-4-5", _text, "model of the anthropic provider")
+    anthropic_base_url: str = setting("", _url("http", "https"), "API base URL of the anthropic provider; empty: Anthropic's")
+    aws_bedrock_region: str = setting("us-east-1", _text, "region of the bedrock provider")
+    bedrock_model_id: str = setting("anthropic.claude-3-5-sonnet-20240620-v1:0", _text, "model id of the bedrock provider")
+    bedrock_endpoint_url: str = setting("", _url("http", "https"), "bedrock-runtime endpoint; empty: AWS's for the region")
+    llm_circuit_breaker_threshold: int = setting("5", _int(1, 1000), "consecutive failures that open a provider's circuit")
+    llm_circuit_breaker_reset_seconds: int = setting("60", _int(1, 86400), "seconds an open circuit waits before letting one trial call through")
+    llm_retry_max_attempts: int = setting("3", _int(1, 20), "attempts per provider call; the only retries (the SDKs and Celery do not retry on their own)")
+    llm_retry_max_wait: int = setting("20", _int(1, 600), "longest wait between two attempts, Retry-After included, in seconds")
+    llm_rate_limit_rpm: int = setting("0", _int(0, 10000000), "requests per minute to each remote provider, shared by every worker through Redis (0: unlimited)")
+    llm_rate_limit_rpm_by_provider: tuple[tuple[str, int], ...] = setting("", _provider_limits, "per-provider overrides of LLM_RATE_LIMIT_RPM, e.g. openai=3000,anthropic=1000 (0: unlimited)")
+    confidence_high: float = setting("0.85", _fraction, "confidence from which a field's badge is high")
+    confidence_medium: float = setting("0.6", _fraction, "confidence from which a field's badge is medium (below: low)")
+    job_status_ttl: int = setting("86400", _int(60), "seconds a job's status stays mirrored in Redis for fast polling")
+    # chat
+    cache_ttl_chat_session: int = setting("14400", _int(1), "seconds a chat session stays in Redis after its last use (sliding); every message is also kept in PostgreSQL")
+    chat_max_message_chars: int = setting("4000", _int(1, 100000), "longest chat message accepted (characters); longer ones get 422")
+    chat_history_messages: int = setting("20", _int(0, 500), "earlier messages of a session sent to the provider with each question")
+    chat_context_chars: int = setting("8000", _int(500, 200000), "characters of the most relevant contract passages sent with each question")
+    # external contract source
+    external_rdb_api_url: str = setting("", _url("http", "https"), "HTTP source of contracts not yet in the database (GET URL/ACCOUNT_NUMBER); empty: database only")
+    external_rdb_api_key: str = setting("", _text, "bearer token sent to the external contract source", secret=True)
+    external_rdb_timeout: int = setting("5", _int(1, 120), "seconds to wait for the external contract source")
+    external_rdb_retries: int = setting("2", _int(0, 10), "retries of the external contract source after a 5xx or connection error")
+    # sign-in (OpenID Connect)
+    oidc_issuer: str = setting("", _https_url, "issuer URL of the lender's identity provider, exactly as its tokens' iss says (https://tenant.auth0.com/); empty: single sign-on off")
+    oidc_audience: tuple[str, ...] = setting("", _audiences, "audience a token must name (the API identifier or client id; comma-separated for several); required with OIDC_ISSUER")
+    oidc_jwks_url: str = setting("", _https_url, "the provider's signing keys (JWKS); empty: jwks_uri from OIDC_ISSUER/.well-known/openid-configuration")
+    oidc_roles_claim: str = setting("", _text, "claim listing the user's roles (roles, a namespaced claim, or a dotted path like realm_access.roles); empty: roles are kept in the users table only")
+    oidc_leeway_seconds: int = setting("60", _int(0, 600), "clock skew tolerated when checking a token's exp, nbf and iat")
+    oidc_auto_provision_role: str = setting("", _optional_role, "role given to a user created at first sign-in (agent, operator, auditor, admin); empty: identities no admin created are refused")
+    oidc_algorithms: tuple[str, ...] = setting("RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA", _signing_algorithms, "token signature algorithms accepted (public-key only: none and HS* are refused)")
+    oidc_jwks_min_refresh_seconds: int = setting("30", _int(1, 86400), "least seconds between two fetches of the provider's keys (a token with an unknown key id triggers one)")
+    oidc_http_timeout: int = setting("5", _int(1, 60), "seconds to wait for the provider's discovery document and keys")
+    # seed
+    admin_email: str = setting("admin@example.com", _text, "e-mail of the admin user created by `flask seed`")
+    # sign-in and abuse limits
+    api_token_expires_days: int = setting("90", _int(0, 3650), "days a new API token lives unless its creator says otherwise (0: no expiry)")
+    rate_limit_per_identity: str = setting("3000 per minute", _limits, "requests one signed-in user (or one anonymous client address) may make, e.g. 3000 per minute;50 per second (off: no limit)")
+    rate_limit_sign_in_failures: str = setting("20 per minute", _limits, "failed sign-ins (bad, expired or revoked credentials) allowed per client address before 429 (off: no limit)")
+    rate_limit_storage_url: str = setting("", _text, "where request counters live (a limits storage URL); empty: REDIS_URL, else this process's memory")
+    flower_basic_auth: str = setting("", _text, "user:password (comma-separated for several) Flower asks for; required outside development unless Flower's OAuth settings are set", secret=True)
+    flower_address: str = setting("127.0.0.1", _text, "address Flower listens on (python -m workers.flower)")
+    flower_port: int = setting("5555", _int(1, 65535), "port Flower listens on")
+    metrics_allow_from: tuple[str, ...] = setting("", _networks, "client addresses or networks (127.0.0.1, 10.0.0.0/8) that may read /metrics without a token, e.g. the Prometheus server")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -554,6 +484,9 @@ class Settings:
                 value = _mask_url(value) if "://" in value else "***"
             out[var.env] = value
         return out
+
+
+VARIABLES: tuple[Var, ...] = tuple(Var(item.name.upper(), *item.metadata["setting"]) for item in dataclass_fields(Settings))
 
 
 # Read from the working directory (where make, gunicorn and celery start); .env.example says so.
