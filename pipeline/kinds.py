@@ -7,7 +7,7 @@ A kind is declared once, beside the domain it belongs to; adding one is a line h
 from __future__ import annotations
 
 from pipeline.batches.service import BATCH
-from pipeline.chat.service import CHAT
+from pipeline.chat.job import CHAT
 from pipeline.extraction.job import EXTRACTION
 from pipeline.jobs.kinds import JobKind
 from pipeline.ops.worker_check import MAINTENANCE

@@ -127,7 +127,7 @@ def test_log_lines_carry_the_user_id_and_never_the_token(client):
 
 
 def test_an_agent_follows_extraction_jobs_and_their_own_chats_only(client, session_factory):
-    from pipeline.chat.service import CHAT
+    from pipeline.chat.job import CHAT
     from pipeline.core import db
     from pipeline.core.settings import get_settings
     from pipeline.extraction.job import EXTRACTION

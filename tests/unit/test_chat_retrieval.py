@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.chat.service import verified_sources
+from pipeline.chat.job import verified_sources
 from pipeline.providers.base import ChatRequest, ChatTurn, Passage, ProviderError
 from pipeline.providers.local import answerer as local_chat
 from pipeline.providers.prompts.chat import QUESTION_MARKER, answer_from_arguments, conversation

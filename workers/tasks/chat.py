@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from pipeline.chat.service import CHAT
+from pipeline.chat.job import CHAT
 from workers.tasks.common import execute
 
 
