@@ -15,9 +15,9 @@ from api import auth, db, input_guard, middleware
 from api.errors import Api
 from api.openapi import DocumentMatchesService, describe_pagination_header
 from api.version import __version__
-from pipeline import dispatch
-from pipeline.logs import configure_logging
-from pipeline.settings import ConfigError, Settings, get_settings
+from pipeline.core.logs import configure_logging
+from pipeline.core.settings import ConfigError, Settings, get_settings
+from pipeline.jobs import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _refuse_production_without_sign_in(settings: Settings) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from models import ApiToken
-    from pipeline import db as pipeline_db
+    from pipeline.core import db as pipeline_db
 
     try:
         with pipeline_db.unit_of_work(settings) as session:

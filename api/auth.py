@@ -31,11 +31,11 @@ from flask_limiter import Limiter
 from limits import parse_many
 
 from api import db as api_db
-from pipeline.errors import Forbidden, TooManyRequests, Unauthenticated
+from pipeline.core.errors import Forbidden, TooManyRequests, Unauthenticated
+from pipeline.core.logs import user_id_var
+from pipeline.core.settings import Settings
 from pipeline.identity import tokens
 from pipeline.identity.roles import ROLES
-from pipeline.logs import user_id_var
-from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def current() -> Identity | None:
     return g.get("identity")
 
 
-def current_user_id():  # noqa: ANN201 - uuid.UUID | None
+def current_user_id():  # uuid.UUID | None
     identity = current()
     return identity.user_id if identity is not None else None
 
@@ -173,9 +173,13 @@ def authenticate(credential: str, settings: Settings) -> Identity:
     raise _challenge("The token is not valid.", token_sent=True)
 
 
-def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # noqa: ANN001 - Session
+def _authenticate_oidc(credential: str, settings: Settings, session) -> Identity:  # Session
     from pipeline.identity import oidc, sso
-    from pipeline.identity.errors import AccountDisabled, InvalidToken, ProviderUnavailable
+    from pipeline.identity.errors import (
+        AccountDisabled,
+        InvalidToken,
+        ProviderUnavailable,
+    )
 
     try:
         identity = oidc.verify_token(credential, settings)
@@ -332,7 +336,7 @@ def _try_optional_identity(settings: Settings) -> None:
         g.identity = None
 
 
-def register_security_scheme(api) -> None:  # noqa: ANN001 - flask_smorest.Api
+def register_security_scheme(api) -> None:  # flask_smorest.Api
     api.spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http",
         "scheme": "bearer",

@@ -26,10 +26,11 @@ import click
 from flask.cli import AppGroup
 
 from api.current import settings as current_settings
-from pipeline import batches, db
-from pipeline.errors import NotFound, ValidationFailed
-from pipeline.refunds import portfolio
-from pipeline.settings import LLM_PROVIDERS
+from pipeline.batches import service as batches
+from pipeline.core import db
+from pipeline.core.errors import NotFound, ValidationFailed
+from pipeline.core.settings import LLM_PROVIDERS
+from pipeline.batches import quotes as portfolio
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 BAR_WIDTH = 30
@@ -59,7 +60,7 @@ class IdFile:
             with open(path, encoding="utf-8") as stream:  # fail now, with the right message
                 stream.read(1)
 
-    def _parse(self, stream) -> Iterator[uuid.UUID]:  # noqa: ANN001 - a text stream
+    def _parse(self, stream) -> Iterator[uuid.UUID]:  # a text stream
         for number, raw in enumerate(stream, start=1):
             text = raw.strip()
             if not text or text.startswith("#"):

@@ -23,12 +23,14 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from api.current import settings as current_settings
-
 from models import Job
-from pipeline import db, jobs, migrate
-from pipeline.cache import get_cache
-from pipeline.contract_import import import_rows, read_jsonl
-from pipeline.settings import Settings
+from pipeline.contracts.importer import import_rows, read_jsonl
+from pipeline.core import db
+from pipeline.core.cache import get_cache
+from pipeline.core.settings import Settings
+from pipeline.jobs import lifecycle as jobs
+from pipeline.ops import migrate
+from pipeline.ops.worker_check import MAINTENANCE
 
 
 def _settings() -> Settings:
@@ -113,7 +115,7 @@ def contracts_import(path: str, chunk_size: int, show_rejected: int) -> None:
 @with_appcontext
 def seed_command() -> None:
     """Create the demo contracts (with PDFs) and the admin user; running it again changes nothing."""
-    from pipeline.seed import seed
+    from pipeline.seed.service import seed
 
     result = seed(settings=_settings(), factory=db.session_factory(_settings()))
     c = result.contracts
@@ -134,7 +136,7 @@ def worker_check(queue: str, timeout: float) -> None:
     """Send a no-op job through the broker and wait until a worker has run it."""
     settings = _settings()
     with db.unit_of_work(settings) as session:
-        job_id = jobs.create(session=session, kind="maintenance", queue=queue, request_id=uuid.uuid4().hex).id
+        job_id = jobs.create(session=session, kind=MAINTENANCE, queue=queue, request_id=uuid.uuid4().hex).id
     started = time.monotonic()
     deadline = started + timeout
     while time.monotonic() < deadline:

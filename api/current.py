@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
 
 
 def settings() -> Settings:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.current import settings
-from pipeline import db
+from pipeline.core import db
 
 
 def session() -> Session:
@@ -38,7 +38,7 @@ def database_unavailable(exc: DBAPIError) -> bool:
     return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
 
 
-def _quietly(action) -> None:  # noqa: ANN001
+def _quietly(action) -> None:
     try:
         action()
     except DBAPIError:

@@ -13,13 +13,13 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import exc as sa_exc
 from flask import jsonify
 from flask_smorest import Api as SmorestApi
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from pipeline.errors import AppError
-from pipeline.logs import get_request_id
+from pipeline.core.errors import AppError
+from pipeline.core.logs import get_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,6 @@ class StrictBoolean(ma.fields.Boolean):
         raise self.make_error("invalid")
 
 
-def QueryBoolean(**kwargs) -> ma.fields.Boolean:  # noqa: N802 - used like a field class
+def QueryBoolean(**kwargs) -> ma.fields.Boolean:  # named like the field classes it stands beside
     """A boolean in a query string: true/false (or 1/0)."""
     return ma.fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"}, **kwargs)

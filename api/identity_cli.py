@@ -21,13 +21,14 @@ from sqlalchemy import func, select
 
 from api.current import settings as current_settings
 from models import User
-from pipeline import db, users
-from pipeline.errors import AppError
+from pipeline import users
+from pipeline.core import db
+from pipeline.core.errors import AppError
 from pipeline.identity import tokens
 from pipeline.identity.roles import ROLES
 
 
-def _user_by_email(session, email: str) -> User:  # noqa: ANN001 - Session
+def _user_by_email(session, email: str) -> User:  # Session
     user = session.scalars(select(User).where(func.lower(User.email) == email.strip().lower(), User.deleted_at.is_(None))).first()
     if user is None:
         click.echo(f"no user has the e-mail {email}; create one first (flask --app api users create)", err=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from pipeline.errors import AppError, ValidationFailed
+from pipeline.core.errors import AppError, ValidationFailed
 
 MAX_JSON_DEPTH = 64
 MAX_PAGE = 1_000_000
@@ -106,7 +106,7 @@ def bound_page_numbers() -> None:
         return
     original = pagination._pagination_parameters_schema_factory
 
-    def factory(def_page, def_page_size, def_max_page_size):  # noqa: ANN001, ANN202
+    def factory(def_page, def_page_size, def_max_page_size):
         schema = original(def_page, def_page_size, def_max_page_size)
         schema._declared_fields["page"] = ma.fields.Integer(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
         return schema

@@ -22,9 +22,10 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from api import db as api_db
-from pipeline import audit, db
-from pipeline.logs import request_id_var
-from pipeline.settings import Settings
+from pipeline import audit
+from pipeline.core import db
+from pipeline.core.logs import request_id_var
+from pipeline.core.settings import Settings
 
 logger = logging.getLogger("api.request")
 

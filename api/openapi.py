@@ -29,18 +29,18 @@ def _snake(name: str) -> str:
 
 
 class DocumentMatchesService(BasePlugin):
-    def schema_helper(self, name, definition, **kwargs):  # noqa: ANN001, ANN201
+    def schema_helper(self, name, definition, **kwargs):
         """A schema's ``OPENAPI_EXTRA`` (e.g. minProperties for what a validator enforces)."""
         extra = getattr(kwargs.get("schema"), "OPENAPI_EXTRA", None)
         return {**definition, **extra} if extra else None
 
-    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):  # noqa: ANN001, ANN201
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
         for parameter in parameters or []:
             if parameter.get("in") == "path" and parameter.get("name", "").endswith("_id"):
                 parameter["schema"] = {"type": "string", "format": "uuid"}
         return None
 
-    def operation_helper(self, path=None, operations=None, **kwargs):  # noqa: ANN001, ANN201
+    def operation_helper(self, path=None, operations=None, **kwargs):
         rule = kwargs.get("rule")
         endpoint = rule.endpoint if rule is not None else (path or "").strip("/").replace("/", "_")
         for method, operation in (operations or {}).items():
@@ -54,7 +54,7 @@ class DocumentMatchesService(BasePlugin):
                     response["content"] = ERROR_CONTENT
 
 
-def describe_pagination_header(api) -> None:  # noqa: ANN001 - flask_smorest.Api
+def describe_pagination_header(api) -> None:  # flask_smorest.Api
     """flask-smorest documents X-Pagination as an object; it is sent as a JSON string."""
     components = api.spec.components
     # Registered lazily (added to the document when first referred to): replace it where it is.

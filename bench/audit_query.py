@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import WebServer, bench_env, fresh_database, print_table, summarise  # noqa: E402
+from bench.common import WebServer, bench_env, fresh_database, print_table, summarise
 
 SPAN_DAYS = 30
 # For `run_all.py --quick`: a tenth of the events and of the noise, fewer samples.
@@ -90,7 +90,8 @@ def over_http(server: WebServer, contract_id: uuid.UUID, query: dict, samples: i
 
 
 def in_process(contract_id: uuid.UUID, query: dict, samples: int) -> list[float]:
-    from pipeline import audit, db
+    from pipeline import audit
+    from pipeline.core import db
 
     filters = audit.TrailFilter(
         tuple(t for t in query.get("event_type", "").split(",") if t),
@@ -121,7 +122,7 @@ def main() -> None:
     fresh_database()
     env = bench_env()
     os.environ.update(env)
-    from pipeline.settings import reset_settings
+    from pipeline.core.settings import reset_settings
 
     reset_settings()
     engine = sa.create_engine(env["DATABASE_URL"])

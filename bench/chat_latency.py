@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, WebServer, bench_env, fresh_database, print_table, summarise  # noqa: E402
+from bench.common import ROOT, WebServer, bench_env, fresh_database, print_table, summarise
 
 # Sizes for `bench/run_all.py --quick` (a tenth of --turns would be no follow-up at all).
 QUICK_ARGS = ["--conversations", "5", "--turns", "2"]
@@ -35,7 +35,7 @@ QUESTIONS = ("What is the cancellation fee?", "How is the refund calculated?", "
 
 
 def load_demo_contracts() -> list[dict]:
-    from pipeline.demo_data import demo_contracts
+    from pipeline.seed.demo import demo_contracts
 
     demos = demo_contracts()
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:

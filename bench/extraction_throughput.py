@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, WebServer, bench_env, fresh_database, machine  # noqa: E402
+from bench.common import ROOT, WebServer, bench_env, fresh_database, machine
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, bench_env, fresh_database, machine  # noqa: E402
-from bench.extraction_throughput import group_cpu_seconds  # noqa: E402
+from bench.common import ROOT, bench_env, fresh_database, machine
+from bench.extraction_throughput import group_cpu_seconds
 
 
 def main() -> None:
@@ -37,8 +37,11 @@ def main() -> None:
     env = bench_env(WORKER_CONCURRENCY=str(args.concurrency))
     os.environ.update(env)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    from pipeline import db, dispatch, jobs
-    from pipeline.settings import get_settings, reset_settings
+    from pipeline.core import db
+    from pipeline.core.settings import get_settings, reset_settings
+    from pipeline.jobs import dispatch
+    from pipeline.jobs import lifecycle as jobs
+    from pipeline.ops.worker_check import MAINTENANCE
     from workers.celery_app import CeleryDispatcher, create_celery
 
     reset_settings()
@@ -58,7 +61,7 @@ def main() -> None:
         for start in range(0, args.jobs, 500):
             with db.unit_of_work(settings) as session:
                 for _ in range(min(500, args.jobs - start)):
-                    jobs.create(session=session, kind="maintenance", queue="bulk")
+                    jobs.create(session=session, kind=MAINTENANCE, queue="bulk")
         while time.monotonic() - started < 600:
             with engine.connect() as conn:
                 done = conn.execute(sa.text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")).scalar()

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, percentile, machine  # noqa: E402
-from pipeline.demo_data import demo_contracts  # noqa: E402
-from pipeline.providers.local_extractor import extract_fields  # noqa: E402
+from bench.common import ROOT, machine, percentile
+from pipeline.providers.local.extractor import extract_fields
+from pipeline.seed.demo import demo_contracts
 
 
 def main() -> None:

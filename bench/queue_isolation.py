@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, WebServer, bench_env, fresh_database, machine, percentile  # noqa: E402
-from bench.extraction_throughput import load  # noqa: E402
+from bench.common import ROOT, WebServer, bench_env, fresh_database, machine, percentile
+from bench.extraction_throughput import load
 
 QUICK_ARGS = ["--contracts", "500", "--probes", "5", "--layout", "dedicated"]
 
@@ -66,7 +66,7 @@ def stop(processes: list[subprocess.Popen]) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
-def probe(web: WebServer, contract_id: str, conn) -> float:  # noqa: ANN001 - an HTTPConnection
+def probe(web: WebServer, contract_id: str, conn) -> float:  # an HTTPConnection
     """Seconds from asking for an extraction to seeing it succeeded."""
     started = time.monotonic()
     status, raw = web.request("POST", "/api/v1/extractions/create", {"contract_id": contract_id}, conn)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BENCH_DATABASE_URL, BENCH_REDIS_URL, ROOT, machine  # noqa: E402
+from bench.common import BENCH_DATABASE_URL, BENCH_REDIS_URL, ROOT, machine
 
 BENCH_DIR = ROOT / "bench"
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
@@ -199,7 +199,7 @@ def machine_details() -> str:
 
 
 def _mask(url: str) -> str:
-    from pipeline.settings import mask_url
+    from pipeline.core.settings import mask_url
 
     return mask_url(url)
 

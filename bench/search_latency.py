@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, WebServer, bench_env, fresh_database, print_table, summarise  # noqa: E402
+from bench.common import ROOT, WebServer, bench_env, fresh_database, print_table, summarise
 
 
 def load_contracts(count: int) -> list[str]:

@@ -3,7 +3,7 @@ connection (tests, ``flask db``).
 
 Migrations run as the owner role (``MIGRATION_DATABASE_URL``, else ``DATABASE_URL``); the
 service's role, the user of ``DATABASE_URL``, reaches the revisions as the context option
-``runtime_role`` (None for SQLite), set by ``pipeline.migrate`` or read here from the settings
+``runtime_role`` (None for SQLite), set by ``pipeline.ops.migrate`` or read here from the settings
 when Alembic is run by itself.
 """
 
@@ -13,8 +13,8 @@ from alembic import context
 from sqlalchemy import pool
 
 from models import Base
-from pipeline.migrate import RUNTIME_ROLE, role_of, warn_about_runtime_role
-from pipeline.settings import get_settings
+from pipeline.core.settings import get_settings
+from pipeline.ops.migrate import RUNTIME_ROLE, role_of, warn_about_runtime_role
 
 config = context.config
 target_metadata = Base.metadata
@@ -42,7 +42,7 @@ def run_offline() -> None:
         context.run_migrations()
 
 
-def _run(connection) -> None:  # noqa: ANN001 - an SQLAlchemy Connection
+def _run(connection) -> None:  # an SQLAlchemy Connection
     runtime_role = _runtime_role()
     context.configure(
         connection=connection,

@@ -14,18 +14,17 @@ from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Float
 
 from models.base import Base, JsonType, Timestamps, check_in, new_id, utcnow
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 if TYPE_CHECKING:
     from models.contract import Contract
 
 EXTRACTION_STATUSES = ("pending", "approved")
-REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
-FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
 
 Money = Numeric(12, 2)
 
 
-class least(GenericFunction):  # noqa: N801 - an SQL function's name
+class least(GenericFunction):  # named as the SQL function it calls
     """LEAST(a, b, ...) on PostgreSQL; SQLite spells it MIN(a, b, ...)."""
 
     type = Float()
@@ -33,7 +32,7 @@ class least(GenericFunction):  # noqa: N801 - an SQL function's name
 
 
 @compiles(least, "sqlite")
-def _least_sqlite(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _least_sqlite(element, compiler, **kw):
     return f"min({compiler.process(element.clauses, **kw)})"
 
 

@@ -10,11 +10,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JsonType, Timestamps, check_in, new_id
+from pipeline.vocabulary import JOB_KINDS, QUEUES
 
-JOB_KINDS = ("extraction", "chat", "maintenance", "batch", "refund_quote")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_JOB_STATUSES = ("queued", "running")
-QUEUES = ("interactive", "bulk")
 BATCH_STATUSES = ("queued", "running", "completed", "cancelled")
 # What a batch's jobs do: extract contracts, or quote refunds for a list of cancellations.
 BATCH_KINDS = ("extraction", "refund_quote")

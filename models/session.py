@@ -31,7 +31,7 @@ _AFTER_COMMIT_KEY = "after_commit_callbacks"
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001 - DB-API objects
+    def _on_connect(dbapi_conn, _record):  # DB-API objects
         cursor = dbapi_conn.cursor()
         # Foreign keys are off by default in SQLite; WAL lets the web and the worker read while
         # the other writes; busy_timeout waits for a lock instead of failing at once.
@@ -56,11 +56,11 @@ def _ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECON
     """
 
     @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection, record) -> None:  # noqa: ANN001 - DBAPI objects
+    def _checked_in(dbapi_connection, record) -> None:  # DBAPI objects
         record.info["checked_in_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection, record, proxy) -> None:  # noqa: ANN001 - DBAPI objects
+    def _checked_out(dbapi_connection, record, proxy) -> None:  # DBAPI objects
         last = record.info.get("checked_in_at")
         if last is None or time.monotonic() - last < idle_seconds:
             return  # new (just connected) or recently used
@@ -125,7 +125,7 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT_KEY, []).append((transaction, callback))
 
 
-def _within(transaction, ended) -> bool:  # noqa: ANN001 - SessionTransaction objects
+def _within(transaction, ended) -> bool:  # SessionTransaction objects
     while transaction is not None:
         if transaction is ended:
             return True
@@ -150,7 +150,7 @@ def _run_after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction) -> None:  # noqa: ANN001
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_AFTER_COMMIT_KEY, None)  # the whole unit of work is undone
         return

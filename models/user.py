@@ -9,8 +9,7 @@ from sqlalchemy import CheckConstraint, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps, check_in, new_id
-
-USER_ROLES = ("agent", "operator", "auditor", "admin")
+from pipeline.vocabulary import USER_ROLES
 
 
 class User(Timestamps, Base):

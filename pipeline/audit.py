@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Contract, Extraction
 from models.audit import AUDIT_EVENT_TYPES
-from pipeline.errors import NotFound, ValidationFailed
-from pipeline.formatting import iso_utc
-from pipeline.logs import get_request_id, get_user_id
+from pipeline.core.errors import NotFound, ValidationFailed
+from pipeline.core.formatting import iso_utc
+from pipeline.core.logs import get_request_id, get_user_id
 
 # The contract and extraction a unit of work's events are about: a request's own api_request
 # event names the same subject.

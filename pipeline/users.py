@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from models import User
 from pipeline import audit
-from pipeline.errors import Conflict, NotFound
-from pipeline.formatting import iso_utc
+from pipeline.core.errors import Conflict, NotFound
+from pipeline.core.formatting import iso_utc
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _DATA_DIR = tempfile.mkdtemp(prefix="cre-test-")
 
-from tests.support.database import DatabaseRoles  # noqa: E402 - reads no settings
+from tests.support.database import DatabaseRoles  # reads no settings
 
 DATABASE = DatabaseRoles.for_database(TEST_DATABASE_URL)
 
@@ -56,21 +56,20 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
 for _name in ("PDF_DIR", "S3_BUCKET", "S3_ENDPOINT_URL", "EXTERNAL_RDB_API_URL"):
     os.environ.pop(_name, None)
 
-from tests.support import database as dbsupport  # noqa: E402
-from tests.support.auth import SignedInClient  # noqa: E402
-from tests.support.worker import WorkerProcess  # noqa: E402
-
-
 # Every Flask test client signs in (as a test admin unless a test says otherwise): the API refuses
 # anonymous calls.
-import flask  # noqa: E402
+import flask
+
+from tests.support import database as dbsupport
+from tests.support.auth import SignedInClient
+from tests.support.worker import WorkerProcess
 
 flask.Flask.test_client_class = SignedInClient
 
 
 @pytest.fixture(scope="session")
 def settings():
-    from pipeline.settings import get_settings, reset_settings
+    from pipeline.core.settings import get_settings, reset_settings
 
     reset_settings()
     return get_settings()
@@ -88,7 +87,7 @@ def migrated_database(database_roles, settings) -> str:
     """The test database, created if missing and migrated from scratch (as the owner) once per
     run; the service's URL, which is what the code under test connects as."""
     dbsupport.recreate_database(database_roles.admin_url, owner=database_roles.owner)
-    from pipeline import migrate
+    from pipeline.ops import migrate
 
     migrate.upgrade(settings)
     return settings.database_url
@@ -127,7 +126,7 @@ def client(app):
 
 @pytest.fixture
 def session_factory(migrated_database, settings):
-    from pipeline import db
+    from pipeline.core import db
 
     return db.session_factory(settings)
 
@@ -135,7 +134,7 @@ def session_factory(migrated_database, settings):
 @pytest.fixture(scope="session")
 def owner_session_factory(migrated_database, settings):
     """Sessions as the owner role: for tests of what the database refuses even to the owner."""
-    from pipeline import db
+    from pipeline.core import db
 
     return db.session_factory(settings.replace(database_url=settings.migration_url))
 

@@ -1,7 +1,7 @@
 """The Celery app, configured from ``celeryconfig`` (policy) and the settings (where things are).
 
 Nothing reads the environment at import time: the app is configured when Celery first needs its
-configuration (``on_configure``), from :func:`pipeline.settings.get_settings`.
+configuration (``on_configure``), from :func:`pipeline.core.settings.get_settings`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from celery import Celery
 from celery.signals import after_setup_logger, task_postrun, task_prerun, worker_init, worker_process_init
 
 from models.session import dispose_engines
-from pipeline import dispatch
-from pipeline.logs import configure_logging, request_id_var
-from pipeline.settings import Settings, get_settings
+from pipeline.core.logs import configure_logging, request_id_var
+from pipeline.core.settings import Settings, get_settings
+from pipeline.jobs import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def configure(app: Celery, settings: Settings) -> None:
         worker_concurrency=settings.worker_concurrency,
         worker_send_task_events=settings.celery_task_events,
         task_send_sent_event=settings.celery_task_events,
-        # The reconciler (pipeline/reconciler.py); a pass not started within one interval expires
+        # The reconciler (pipeline/maintenance/reconciler.py); a pass not started within one interval expires
         # rather than piling up behind a backlog.
         beat_schedule={
             "reconcile-jobs": {
@@ -103,7 +103,7 @@ def ensure_dispatcher(app: Celery) -> None:
 
 
 @worker_init.connect
-def _install_dispatcher(sender=None, **_kwargs) -> None:  # noqa: ANN001 - the WorkController
+def _install_dispatcher(sender=None, **_kwargs) -> None:  # the WorkController
     if sender is not None:
         ensure_dispatcher(sender.app)
 

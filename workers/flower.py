@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pipeline.settings import ConfigError, Settings, get_settings
+from pipeline.core.settings import ConfigError, Settings, get_settings
 
 OPEN_ENVIRONMENTS = ("development", "test")
 

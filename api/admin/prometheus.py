@@ -1,6 +1,6 @@
 """The admin metrics for Prometheus: ``GET /metrics`` in the text exposition format 0.0.4.
 
-The figures are those of ``GET /api/v1/admin/metrics`` (:func:`pipeline.metrics.collect`),
+The figures are those of ``GET /api/v1/admin/metrics`` (:func:`pipeline.ops.metrics.collect`),
 computed when scraped; nothing is kept in the process, so every web process answers the same.
 Daily and weekly counts are labelled by how many days or weeks ago (``0`` is today, or the seven
 days ending today), which keeps the label set fixed.
@@ -21,9 +21,9 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from api import db as api_db
 from api.auth import roles
 from api.current import settings
-from pipeline import metrics
-from pipeline.cache import get_cache
+from pipeline.core.cache import get_cache
 from pipeline.identity.roles import METRICS_READERS
+from pipeline.ops import metrics
 
 blp = Blueprint("prometheus", __name__, description="Metrics for Prometheus.")
 
@@ -37,7 +37,7 @@ def _gauge(name: str, documentation: str, labels: tuple[str, ...], samples: list
 
 
 def families(figures: dict[str, Any]) -> Iterator[Metric]:
-    """The metric families for one set of figures (a dict from :func:`pipeline.metrics.collect`)."""
+    """The metric families for one set of figures (a dict from :func:`pipeline.ops.metrics.collect`)."""
     yield _gauge("cre_contracts", "Contracts in the database.", (), [((), figures["contracts"]["total"])])
     yield _gauge("cre_extractions", "Extractions by status.", ("status",), [((s,), n) for s, n in figures["extractions"]["by_status"].items()])
 

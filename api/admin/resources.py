@@ -18,12 +18,13 @@ from api.admin.schemas import (
     UserUpdateSchema,
 )
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
-from pipeline import metrics, users
-from pipeline.cache import get_cache
-from pipeline.errors import Conflict
+from pipeline import users
+from pipeline.core.cache import get_cache
+from pipeline.core.errors import Conflict
 from pipeline.identity.roles import ADMINS, METRICS_READERS
+from pipeline.ops import metrics
 
 blp = Blueprint("admin", __name__, description="Users and metrics, for administrators.")
 

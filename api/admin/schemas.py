@@ -3,8 +3,8 @@
 import marshmallow as ma
 
 from api.fields import QueryBoolean, StrictBoolean
-
-from models import FIELD_NAMES, JOB_STATUSES, USER_ROLES
+from models import JOB_STATUSES
+from pipeline.vocabulary import FIELD_NAMES, USER_ROLES
 
 USERNAME = ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._\-]{2,99}$", error="3 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit.")
 

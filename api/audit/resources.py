@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from api import db as api_db
 from api.audit.schemas import AuditEventSchema, TrailQuerySchema
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.middleware import audit_without_subject
 from pipeline import audit
 from pipeline.identity.roles import AUDITORS

@@ -17,12 +17,14 @@ from api.batches.schemas import (
     BatchSummarySchema,
     CreateBatchSchema,
 )
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
-from pipeline import batch_exports, batches, db
+from pipeline.batches import exports as batch_exports
+from pipeline.batches import quotes as portfolio
+from pipeline.batches import service as batches
+from pipeline.core import db
+from pipeline.core.logs import get_request_id
 from pipeline.identity.roles import OPERATORS
-from pipeline.logs import get_request_id
-from pipeline.refunds import portfolio
 
 blp = Blueprint("batches", __name__, description="Bulk work on the bulk queue: extraction (one job per contract) or refund quotes (one job per cancellation).")
 

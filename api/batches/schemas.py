@@ -1,10 +1,10 @@
 import marshmallow as ma
 
+from api.contracts.schemas import AccountNumber
 from api.fields import StrictBoolean
 from models.job import BATCH_KINDS
 from models.refund_quote import REFUND_REASONS
-from api.contracts.schemas import AccountNumber
-from pipeline.settings import LLM_PROVIDERS
+from pipeline.core.settings import LLM_PROVIDERS
 
 
 class CancellationSchema(ma.Schema):

@@ -8,12 +8,12 @@ from flask_smorest import Blueprint
 from api import db as api_db
 from api.auth import roles
 from api.chat.schemas import ChatAcceptedSchema, ChatRequestSchema, SessionSchema
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
-from pipeline import job_status
 from pipeline.chat import service
+from pipeline.core.logs import get_request_id
 from pipeline.identity.roles import AGENTS
-from pipeline.logs import get_request_id
+from pipeline.jobs import status as job_status
 
 blp = Blueprint("chat", __name__, description="Ask questions about a contract; answers cite the passages they use.")
 

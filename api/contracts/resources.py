@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Response, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import db as api_db
 from api.auth import roles
+from api.common import parse_id
 from api.contracts.schemas import ContractDetailSchema, ContractSchema, SearchSchema
 from api.current import settings
-from pipeline import audit, contracts, documents
-from pipeline.cache import get_cache
-from pipeline.errors import AppError, ValidationFailed
+from pipeline import audit
+from pipeline.contracts import documents
+from pipeline.contracts import service as contracts
+from pipeline.contracts.sources import get_source
+from pipeline.core.cache import get_cache
+from pipeline.core.errors import AppError
 from pipeline.identity.roles import AGENTS
-from pipeline.sources import get_source
 
 blp = Blueprint("contracts", __name__, description="Find a customer's GAP contract and read it.")
 
@@ -47,13 +48,6 @@ EXAMPLE_CONTRACT = {
     "created_at": "2026-11-28T09:00:00+00:00",
     "updated_at": "2026-11-28T09:00:00+00:00",
 }
-
-
-def parse_id(raw: str, name: str = "contract_id") -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be a UUID", details={"path": {name: ["Not a valid UUID."]}}) from None
 
 
 @blp.route("/search")

@@ -3,8 +3,8 @@
 import marshmallow as ma
 
 from api.fields import StrictBoolean
-
-from pipeline.accounts import normalize_account_number
+from pipeline.contracts.accounts import normalize_account_number
+from pipeline.vocabulary import REFUND_METHODS
 
 
 class AccountNumber(ma.fields.String):
@@ -39,7 +39,7 @@ class ExtractionSummarySchema(ma.Schema):
     extraction_id = ma.fields.String(metadata={"format": "uuid"})
     status = ma.fields.String(metadata={"enum": ["pending", "approved"]})
     gap_insurance_premium = ma.fields.String(allow_none=True, metadata={"example": "795.00"})
-    refund_calculation_method = ma.fields.String(allow_none=True, metadata={"enum": ["pro_rata", "rule_of_78", "short_rate", "actuarial"]})
+    refund_calculation_method = ma.fields.String(allow_none=True, metadata={"enum": list(REFUND_METHODS)})
     cancellation_fee = ma.fields.String(allow_none=True, metadata={"example": "50.00"})
     approved_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
 

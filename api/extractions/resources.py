@@ -6,10 +6,10 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api import db as api_db
 from api import auth
+from api import db as api_db
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from api.extractions.schemas import (
     CreateSchema,
@@ -20,10 +20,14 @@ from api.extractions.schemas import (
     SubmittedSchema,
 )
 from api.jobs.schemas import JobAcceptedSchema
-from pipeline import audit, extraction, job_status, review, review_queue
-from pipeline.cache import get_cache
+from pipeline import audit
+from pipeline.core.cache import get_cache
+from pipeline.core.logs import get_request_id
+from pipeline.extraction import queue as review_queue
+from pipeline.extraction import review
+from pipeline.extraction import service as extraction
 from pipeline.identity.roles import AGENTS
-from pipeline.logs import get_request_id
+from pipeline.jobs import status as job_status
 
 blp = Blueprint("extractions", __name__, description="Extract the GAP premium, refund method and cancellation fee from a contract.")
 

@@ -2,6 +2,8 @@ from datetime import timezone
 
 import marshmallow as ma
 
+from pipeline.vocabulary import FIELD_NAMES
+
 
 class CreateSchema(ma.Schema):
     contract_id = ma.fields.UUID(required=True, metadata={"example": "0b6c3f0e-2f6a-4c36-9d0e-6c1f4f6f8a11"})
@@ -55,7 +57,7 @@ class ExtractionSchema(ma.Schema):
 
 
 class CorrectionSchema(ma.Schema):
-    field_name = ma.fields.String(required=True, metadata={"enum": ["gap_insurance_premium", "refund_calculation_method", "cancellation_fee"], "example": "cancellation_fee"})
+    field_name = ma.fields.String(required=True, metadata={"enum": list(FIELD_NAMES), "example": "cancellation_fee"})
     # A string ("$1,095", "Rule of 78s") or, for amounts, a number; checked and made canonical by the service.
     corrected_value = ma.fields.Raw(required=True, allow_none=True, metadata={"description": "the right value: an amount (\"$1,095\", 1095) or a refund method (\"Rule of 78s\")", "example": "75.00"})
     correction_reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000), metadata={"example": "The fee is $75 in section 4."})

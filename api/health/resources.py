@@ -10,9 +10,9 @@ from api.auth import public
 from api.current import settings
 from api.health.schemas import HealthSchema, ReadySchema
 from api.version import __version__
-from pipeline import health
-from pipeline.errors import Unavailable
+from pipeline.core.errors import Unavailable
 from pipeline.identity.roles import OPERATORS
+from pipeline.ops import health
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes for load balancers and orchestrators.")
 

@@ -15,15 +15,17 @@ from flask_smorest import Blueprint
 from api import auth
 from api import db as api_db
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
 from api.jobs.schemas import EXAMPLE_JOB, JobSchema
 from models import Job
-from pipeline import db, job_status, jobs
-from pipeline.cache import RedisCache, get_cache
-from pipeline.errors import NotFound
+from pipeline.core import db
+from pipeline.core.cache import RedisCache, get_cache
+from pipeline.core.errors import NotFound
+from pipeline.core.settings import Settings
 from pipeline.identity.roles import AGENT, JOB_READERS
-from pipeline.settings import Settings
+from pipeline.jobs import lifecycle as jobs
+from pipeline.jobs import status as job_status
 
 blp = Blueprint("jobs", __name__, description="Background jobs (extraction, chat): poll or subscribe.")
 

@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from models.job import JOB_KINDS
+from pipeline.vocabulary import JOB_KINDS
 
 
 class JobSchema(ma.Schema):

@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from pipeline.core.logs import get_request_id
 
 from api import db as api_db
 from api.auth import roles
 from api.contracts.resources import parse_id
 from api.current import settings
 from api.refund_quotes.schemas import EXAMPLE_QUOTE, CreateQuoteSchema, QuoteSchema
-from pipeline import audit, contracts
+from pipeline import audit
+from pipeline.contracts import service as contracts
 from pipeline.identity.roles import AGENTS
-from pipeline.logs import get_request_id
 from pipeline.refunds import letter, service
 
 blp = Blueprint(

@@ -8,11 +8,17 @@ from flask_smorest import Blueprint
 from api import auth
 from api import db as api_db
 from api.auth import roles
-from api.contracts.resources import parse_id
+from api.common import parse_id
 from api.current import settings
-from api.tokens.schemas import MeSchema, NewTokenSchema, TokenCreateSchema, TokenListArgsSchema, TokenSchema
+from api.tokens.schemas import (
+    MeSchema,
+    NewTokenSchema,
+    TokenCreateSchema,
+    TokenListArgsSchema,
+    TokenSchema,
+)
 from pipeline import users
-from pipeline.errors import Forbidden, NotFound
+from pipeline.core.errors import Forbidden, NotFound
 from pipeline.identity import tokens
 from pipeline.identity.roles import ADMIN, ANY_USER, ROLE_DESCRIPTIONS
 
@@ -31,7 +37,7 @@ EXAMPLE_TOKEN = {
 }
 
 
-def _target_user_id(requested):  # noqa: ANN001, ANN202 - uuid.UUID | None
+def _target_user_id(requested):  # uuid.UUID | None
     """Whose tokens: one's own, or (admins only) another user's."""
     me = auth.current()
     if requested is None or requested == me.user_id:

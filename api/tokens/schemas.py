@@ -2,9 +2,8 @@
 
 import marshmallow as ma
 
-from api.fields import QueryBoolean, StrictBoolean
-
 from api.admin.schemas import UserSchema
+from api.fields import QueryBoolean, StrictBoolean
 from pipeline.identity.tokens import MAX_EXPIRES_DAYS
 
 

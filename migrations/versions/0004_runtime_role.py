@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-12-03
 
 Migrations run as the role that owns the tables (MIGRATION_DATABASE_URL); the service connects as
-another role (DATABASE_URL), whose name ``pipeline.migrate`` hands to this revision as the context
+another role (DATABASE_URL), whose name ``pipeline.ops.migrate`` hands to this revision as the context
 option ``runtime_role``. That role is granted exactly what the service needs: USAGE on the schema;
 SELECT, INSERT, UPDATE and DELETE on the tables; only SELECT and INSERT on audit_events; only
 SELECT on alembic_version (the service never writes the schema's version); USAGE and SELECT on the

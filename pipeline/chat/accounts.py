@@ -1,7 +1,7 @@
 """Account numbers in a chat message ("look up 4350948342"), told apart from other numbers.
 
 An account number is 6 to 20 digits, typed plain or in groups separated by spaces or dashes
-("4350 948 342", "4350-948-342"), as :func:`pipeline.accounts.normalize_account_number` accepts.
+("4350 948 342", "4350-948-342"), as :func:`pipeline.contracts.accounts.normalize_account_number` accepts.
 Agents also type numbers that are not accounts, and looking one of those up would switch the
 conversation to a stranger's contract, so these are left alone:
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.accounts import MAX_LENGTH, MIN_LENGTH
+from pipeline.contracts.accounts import MAX_LENGTH, MIN_LENGTH
 
 # A run of digits with single separators between them, parentheses allowed (phone numbers).
 _NUMBER = re.compile(r"\(?\d(?:\d|[ \-./,](?=\(?\d)|\((?=\d)|\)[ \-.]?(?=\d))*\)?")

@@ -16,13 +16,13 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Any
 
-from pipeline import db
-from pipeline.errors import AppError
+from pipeline.core import db
+from pipeline.core.errors import AppError
 from pipeline.providers.base import ChatTool
-from pipeline.providers.chat_prompt import QUOTE_TOOL_DESCRIPTION, QUOTE_TOOL_NAME, QUOTE_TOOL_SCHEMA
+from pipeline.providers.prompts.chat import QUOTE_TOOL_DESCRIPTION, QUOTE_TOOL_NAME, QUOTE_TOOL_SCHEMA
 from pipeline.refunds import service
 from pipeline.refunds.formulas import REASONS
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

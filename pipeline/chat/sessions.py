@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ChatMessage
-from pipeline.cache import redis_client
-from pipeline.formatting import iso_utc
-from pipeline.settings import Settings
+from pipeline.core.cache import redis_client
+from pipeline.core.formatting import iso_utc
+from pipeline.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

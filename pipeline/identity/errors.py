@@ -1,11 +1,11 @@
-"""Why a sign-in failed, each with the status the API answers (see pipeline.errors.AppError).
+"""Why a sign-in failed, each with the status the API answers (see pipeline.core.errors.AppError).
 
 Messages are safe to show to the caller: they never repeat the token or a claim's value.
 """
 
 from __future__ import annotations
 
-from pipeline.errors import AppError, Unavailable
+from pipeline.core.errors import AppError, Unavailable
 
 _TOKEN_MESSAGES = {
     "malformed": "The bearer token is not a well-formed JSON Web Token.",

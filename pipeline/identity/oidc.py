@@ -55,8 +55,8 @@ from jwt.exceptions import (
 )
 from urllib3.util import Timeout
 
+from pipeline.core.settings import Settings, get_settings, is_loopback_host
 from pipeline.identity.errors import InvalidToken, ProviderUnavailable
-from pipeline.settings import Settings, get_settings, is_loopback_host
 
 __all__ = [
     "InvalidToken",

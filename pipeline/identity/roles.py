@@ -7,7 +7,7 @@ admin may do everything.
 
 from __future__ import annotations
 
-from models.user import USER_ROLES
+from pipeline.vocabulary import USER_ROLES
 
 AGENT = "agent"
 OPERATOR = "operator"

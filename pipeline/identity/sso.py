@@ -44,10 +44,10 @@ from sqlalchemy.orm import Session
 
 from models import User
 from pipeline import audit
-from pipeline.errors import Conflict
+from pipeline.core.errors import Conflict
+from pipeline.core.settings import Settings, get_settings
 from pipeline.identity.errors import AccountDisabled, NotAuthorized
 from pipeline.identity.oidc import OidcIdentity
-from pipeline.settings import Settings, get_settings
 
 __all__ = ["AccountDisabled", "NotAuthorized", "ROLE_PRECEDENCE", "provider_key", "resolve_user", "role_from_claim"]
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from models import ApiToken, User
 from pipeline import audit
-from pipeline.errors import NotFound, ValidationFailed
-from pipeline.formatting import iso_utc
+from pipeline.core.errors import NotFound, ValidationFailed
+from pipeline.core.formatting import iso_utc
 
 PREFIX = "cre_"
 MAX_EXPIRES_DAYS = 3650

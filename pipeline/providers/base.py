@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-FIELD_NAMES = ("gap_insurance_premium", "refund_calculation_method", "cancellation_fee")
-REFUND_METHODS = ("pro_rata", "rule_of_78", "short_rate", "actuarial")
+from pipeline.text.passages import Passage
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,6 @@ class ExtractionOutput:
     completion_tokens: int = 0
     cost_usd: Decimal = field(default_factory=lambda: Decimal("0"))
     latency_ms: int = 0
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A passage of the document text with its offsets (``text == document[start:end]``)."""
-
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
     return Decimal("0")
 
 
-def priced_output(*, fields, provider: str, model: str, priced_as: str, prompt_tokens: int, completion_tokens: int, latency_ms: int):  # noqa: ANN001
+def priced_output(*, fields, provider: str, model: str, priced_as: str, prompt_tokens: int, completion_tokens: int, latency_ms: int):
     """An ExtractionOutput with its cost worked out from the token counts."""
     return ExtractionOutput(
         fields=fields,

@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import rate_limit
-from pipeline.breaker import CircuitOpen, SharedBreaker
-from pipeline.cache import redis_client
+from pipeline.core.cache import redis_client
+from pipeline.core.settings import Settings
 from pipeline.providers.base import ChatOutput, ChatRequest, ExtractionOutput, Provider, ProviderError
-from pipeline.settings import Settings
+from pipeline.providers.resilience import rate_limit
+from pipeline.providers.resilience.breaker import CircuitOpen, SharedBreaker
+from pipeline.providers.specs import spec_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,33 +44,7 @@ def build(name: str, settings: Settings) -> Provider:
 
 
 def _build(name: str, settings: Settings) -> Provider:
-    if name == "local":
-        from pipeline.providers.local import LocalProvider
-
-        return LocalProvider()
-    if name == "openai":
-        from pipeline.providers.openai_provider import OpenAIProvider
-
-        return OpenAIProvider(name="openai", api_key=settings.openai_api_key, model=settings.openai_model, base_url=settings.openai_base_url, timeout=settings.llm_timeout)
-    if name == "openai_compatible":
-        from pipeline.providers.openai_provider import OpenAIProvider
-
-        return OpenAIProvider(
-            name="openai_compatible",
-            api_key=settings.openai_compatible_api_key,
-            model=settings.openai_compatible_model,
-            base_url=settings.openai_compatible_base_url,
-            timeout=settings.llm_timeout,
-        )
-    if name == "anthropic":
-        from pipeline.providers.anthropic_provider import AnthropicProvider
-
-        return AnthropicProvider(api_key=settings.anthropic_api_key, model=settings.anthropic_model, base_url=settings.anthropic_base_url, timeout=settings.llm_timeout)
-    if name == "bedrock":
-        from pipeline.providers.bedrock_provider import BedrockProvider
-
-        return BedrockProvider(region=settings.aws_bedrock_region, model_id=settings.bedrock_model_id, endpoint_url=settings.bedrock_endpoint_url, timeout=settings.llm_timeout)
-    raise ValueError(f"unknown provider {name!r}")
+    return spec_for(name).build(settings)
 
 
 def breaker_for(name: str, settings: Settings) -> SharedBreaker:

@@ -70,15 +70,9 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcont
 from types import MappingProxyType
 from typing import Any
 
-from models.extraction import REFUND_METHODS
-from pipeline.errors import ValidationFailed
-from pipeline.refunds.rules import (
-    Cited,
-    RuleBook,
-    ShortRateRow,
-    StateRule,
-    parse_short_rate_table,
-)
+from pipeline.core.errors import ValidationFailed
+from pipeline.refunds.rules import Cited, RuleBook, ShortRateRow, StateRule, parse_short_rate_table
+from pipeline.vocabulary import REFUND_METHODS
 
 FORMULAS_VERSION = "1"
 

@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from models import Contract, RefundQuote
-from pipeline.pdf_render import core_font_text
+from pipeline.core.pdf_render import core_font_text
 from pipeline.refunds.formulas import METHOD_NAMES, REASONS
 
 CLAUSE_MAX_CHARS = 700

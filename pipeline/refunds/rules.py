@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from models.extraction import REFUND_METHODS
+from pipeline.vocabulary import REFUND_METHODS
 
 RULES_PATH = Path(__file__).with_name("state_rules.json")
 

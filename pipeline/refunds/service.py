@@ -32,16 +32,17 @@ from sqlalchemy.orm import Session
 
 from models import Contract, Correction, Extraction, RefundQuote
 from models.base import utcnow
-from pipeline import audit, jobs
-from pipeline.errors import Conflict, NotFound, ValidationFailed
-from pipeline.formatting import iso_utc, money
-from pipeline.grounding import locate
-from pipeline.logs import get_request_id, get_user_id
+from pipeline import audit
+from pipeline.jobs import lifecycle as jobs
+from pipeline.core.errors import Conflict, NotFound, ValidationFailed
+from pipeline.core.formatting import iso_utc, money
+from pipeline.extraction.grounding import locate
+from pipeline.core.logs import get_request_id, get_user_id
 from pipeline.refunds.formulas import REASONS, BadInput, MissingInput, quote_refund
 from pipeline.refunds.formulas import RefundQuote as Quote
 from pipeline.refunds.rules import RuleBook, default_rules
-from pipeline.review import REVIEWER_SOURCE
-from pipeline.settings import Settings
+from pipeline.extraction.review import REVIEWER_SOURCE
+from pipeline.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -327,7 +328,7 @@ def method_clause(basis: Basis) -> dict[str, Any] | None:
 
     found = located(basis.fields["refund_calculation_method"].quote, "extraction")
     if found is None:
-        from pipeline.providers.local_extractor import extract_fields
+        from pipeline.providers.local.extractor import extract_fields
 
         rules = extract_fields(text).get("refund_calculation_method")
         found = located(rules.quote if rules is not None else None, "document")

@@ -102,7 +102,7 @@ class Pages:
         self.contexts.append(context)
         return page
 
-    def _console(self, message) -> None:  # noqa: ANN001
+    def _console(self, message) -> None:
         # Expected 4xx answers (a 409, a 403) are logged by Chromium as failed loads: not problems.
         if "Content Security Policy" in message.text or (message.type == "error" and "Failed to load resource" not in message.text):
             self.problems.append(message.text)
@@ -117,7 +117,7 @@ class Pages:
                     try:
                         page.screenshot(path=str(path), full_page=True)
                         print(f"screenshot of the failed test: {path}")
-                    except Exception as exc:  # noqa: BLE001 - a screenshot must not hide the failure
+                    except Exception as exc:  # a screenshot must not hide the failure
                         print(f"no screenshot ({exc})")
         for context in self.contexts:
             context.close()

@@ -20,8 +20,8 @@ OUT = Path(os.environ.get("SCREENSHOTS_DIR", ROOT / "docs"))
 
 @pytest.fixture
 def demo(console, settings):
-    from pipeline import db
-    from pipeline.seed import seed
+    from pipeline.core import db
+    from pipeline.seed.service import seed
 
     seed(settings=settings, factory=db.session_factory(settings))
     return console

@@ -26,8 +26,8 @@ DASHED = "4350-948-342"
 @pytest.fixture
 def demo(console, settings):
     """The demo contracts (with PDFs) that `make run` seeds."""
-    from pipeline import db
-    from pipeline.seed import seed
+    from pipeline.core import db
+    from pipeline.seed.service import seed
 
     seed(settings=settings, factory=db.session_factory(settings))
     return console

@@ -10,7 +10,7 @@ from api import db as api_db
 from api.auth import roles
 from models import AuditEvent
 from pipeline import audit
-from pipeline.errors import Conflict
+from pipeline.core.errors import Conflict
 from pipeline.identity.roles import ROLES
 
 ERROR_KEYS = {"status", "code", "message", "request_id"}

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from api import create_app
 from models import AuditEvent, Contract, Extraction
 from pipeline import audit
-from pipeline.demo_data import demo_contracts
+from pipeline.seed.demo import demo_contracts
 from tests.support.waiting import wait_for
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)

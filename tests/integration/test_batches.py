@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from models import AuditEvent, Batch, Extraction, Job
-from pipeline import batches, dispatch
+from pipeline.batches import service as batches
+from pipeline.jobs import dispatch
 from tests.support.fleet import insert_contracts
 from tests.support.waiting import wait_for
 

@@ -1,6 +1,6 @@
 """The Redis cache against a real Redis; a dead Redis is a miss, never an error."""
 
-from pipeline.cache import RedisCache, get_cache, redis_client
+from pipeline.core.cache import RedisCache, get_cache, redis_client
 
 
 def test_redis_cache_round_trip(redis_client, settings):

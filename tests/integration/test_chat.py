@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from models import AuditEvent, ChatMessage, Contract, Job
 from pipeline.chat import service as chat_service
 from pipeline.chat.sessions import messages_key, meta_key
-from pipeline.demo_data import demo_contracts
 from pipeline.providers.base import ChatRequest
 from pipeline.providers.registry import ProviderChain
+from pipeline.seed.demo import demo_contracts
 from tests.conftest import ROOT
 from tests.support.waiting import wait_for
 from tests.support.worker import WorkerProcess
@@ -202,7 +202,7 @@ def remote(simulator, settings, redis_client):
 
 
 def _request(demo_index=0, question="What is the cancellation fee?"):
-    from pipeline.chat import retrieval
+    from pipeline.text import passages as retrieval
 
     text = DEMOS[demo_index]["document_text"]
     return ChatRequest(question=question, document_text=text, passages=retrieval.select(question, text, budget=8000),

@@ -98,7 +98,7 @@ def test_the_queue_is_for_agents_and_admins(client):
 
 
 def test_the_pending_queue_order_uses_its_index_on_postgresql(client, session_factory):
-    from pipeline.review_queue import QueueFilter, _order, confidence_of  # noqa: F401
+    from pipeline.extraction.queue import QueueFilter, _order, confidence_of  # noqa: F401
     from sqlalchemy import select
 
     with session_factory() as session:

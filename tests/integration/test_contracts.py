@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 
 from api import create_app
 from models import AuditEvent, Contract, Extraction, Job
-from pipeline import db
-from pipeline.cache import lookup_counts, get_cache
+from pipeline.core import db
+from pipeline.core.cache import get_cache, lookup_counts
 from tests.support.http_source import FakeContractSystem
 from tests.support.s3 import LoopbackS3
 

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from pipeline.health import schema_head
-from pipeline.migrate import role_of, runtime_role_problems
+from pipeline.ops.health import schema_head
+from pipeline.ops.migrate import role_of, runtime_role_problems
 
 FORBIDDEN = [
     # Both ways around the append-only triggers.

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from models import Contract
 from models import session as model_session
 from models.session import dispose_engines
-from pipeline.demo_data import demo_contracts
+from pipeline.seed.demo import demo_contracts
 from tests.support.waiting import wait_for
 
 

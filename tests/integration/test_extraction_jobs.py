@@ -7,15 +7,16 @@ import json
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent, Contract, Extraction, Job
-from pipeline import extraction as extraction_service
-from pipeline.demo_data import demo_contracts
-from pipeline.pdf_render import render_text_pdf
-from pipeline.cache import get_cache
-from workers.celery_app import CeleryDispatcher, create_celery
+from pipeline.core.cache import get_cache
+from pipeline.extraction import service as extraction_service
+from pipeline.seed.demo import demo_contracts
+from pipeline.core.pdf_render import render_text_pdf
 from tests.support.waiting import wait_for
+from workers.celery_app import CeleryDispatcher, create_celery
 
 CREATE = "/api/v1/extractions/create"
 
@@ -194,3 +195,42 @@ def test_a_contract_without_text_or_pdf_fails_clearly(client, worker, session_fa
     with session_factory() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "extract")).one()
     assert event.event_data["outcome"] == "failed" and event.contract_id == contract.id
+
+
+def test_a_failure_and_its_audit_event_commit_together(app, session_factory, monkeypatch):
+    """The failure's audit event and the job's failed state are one transaction: a worker dying
+    between them cannot leave an event that a retry would write a second time."""
+    from pipeline.extraction.job import EXTRACTION
+    from pipeline.jobs import lifecycle
+    from workers.tasks.common import execute
+
+    contract, _ = _contract(session_factory, document_text=None)
+    with session_factory() as session:
+        job = Job(kind=EXTRACTION.name, contract_id=contract.id)
+        session.add(job)
+        session.commit()
+        job_id = str(job.id)
+    finish = lifecycle.finish
+
+    def dies_before_failing(*, session, job_id, result=None, error=None):
+        if error is not None:
+            raise RuntimeError("the worker died here")
+        return finish(session=session, job_id=job_id, result=result)
+
+    monkeypatch.setattr(lifecycle, "finish", dies_before_failing)
+    with app.app_context(), pytest.raises(RuntimeError, match="the worker died here"):
+        execute(EXTRACTION, job_id)
+    with session_factory() as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.event_type == "extract")).all() == []
+        assert session.get(Job, uuid.UUID(job_id)).status == "running"
+
+    monkeypatch.setattr(lifecycle, "finish", finish)
+    with session_factory() as session:
+        session.get(Job, uuid.UUID(job_id)).status = "queued"
+        session.commit()
+    with app.app_context():
+        execute(EXTRACTION, job_id)
+    with session_factory() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "extract")).one()
+        assert session.get(Job, uuid.UUID(job_id)).status == "failed"
+    assert event.event_data["outcome"] == "failed" and event.event_data["job_id"] == job_id

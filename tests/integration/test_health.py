@@ -11,7 +11,6 @@ from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 
-
 def test_health_answers_without_dependencies(client):
     response = client.get("/health")
     assert response.status_code == 200
@@ -88,8 +87,8 @@ def test_ready_is_503_on_a_database_not_at_the_newest_migration(settings, redis_
     """An unmigrated (or half-migrated) database would answer 503 on every call: not ready."""
     from sqlalchemy.engine import make_url
 
-    from pipeline import migrate
-    from pipeline.health import schema_head
+    from pipeline.ops import migrate
+    from pipeline.ops.health import schema_head
     from tests.conftest import TEST_DATABASE_URL
     from tests.support import database as dbsupport
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from models import Contract, Correction, Extraction, Job
-from pipeline import metrics
-from pipeline.cache import get_cache
+from pipeline.core.cache import get_cache
+from pipeline.ops import metrics
 
 METRICS = "/api/v1/admin/metrics"
 NOW = datetime.now(timezone.utc)
@@ -115,7 +115,7 @@ def test_metrics_figures_match_the_rows(client, rows, counters):
     assert [d["date"] for d in daily] == [(TODAY - timedelta(days=k)).isoformat() for k in range(6, -1, -1)]
     created = {d["date"]: d["extractions_created"] for d in daily}
     approved = {d["date"]: d["extractions_approved"] for d in daily}
-    day = lambda k: (TODAY - timedelta(days=k)).isoformat()  # noqa: E731
+    day = lambda k: (TODAY - timedelta(days=k)).isoformat()
     assert created == {**dict.fromkeys(created, 0), day(0): 1, day(1): 1, day(2): 1, day(3): 1}
     assert approved == {**dict.fromkeys(approved, 0), day(0): 2, day(2): 1}
 
@@ -228,7 +228,7 @@ def test_metrics_use_a_handful_of_queries_whatever_the_row_count(session_factory
     statements = []
     with session_factory() as session:
         engine = session.get_bind()
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args: statements.append(args[2])
         event.listen(engine, "before_cursor_execute", listener)
         try:
             metrics.collect(session=session, cache=get_cache(settings), settings=settings)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from models import Base
-from pipeline import migrate
+from pipeline.ops import migrate
 from tests.support import database as dbsupport
 
 TABLES = {"contracts", "extractions", "corrections", "audit_events", "users", "api_tokens", "chat_messages", "jobs", "batches", "refund_quotes"}

@@ -19,10 +19,10 @@ import uuid
 import jwt
 import pytest
 
+from pipeline.core.settings import ConfigError, Settings
 from pipeline.identity import oidc
 from pipeline.identity.errors import InvalidToken, ProviderUnavailable
 from pipeline.identity.oidc import OidcConfig, OidcVerifier
-from pipeline.settings import ConfigError, Settings
 from tests.support.net import free_port
 from tests.support.oidc_provider import LoopbackProvider, id_token_from, running_mock_provider
 

@@ -56,7 +56,7 @@ def remote(sim, settings, redis_client):
 
 
 def _grounded(result):
-    from pipeline.grounding import check_all
+    from pipeline.extraction.grounding import check_all
 
     return {name: f.value for name, f in check_all(result.output.fields, CONTRACT).items()}
 
@@ -149,7 +149,7 @@ def test_breaker_state_is_shared_between_processes(remote, sim, settings):
     # Another process (as another worker would) fails three times against the provider.
     script = textwrap.dedent(
         f"""
-        from pipeline.settings import get_settings
+        from pipeline.core.settings import get_settings
         from pipeline.providers.registry import ProviderChain
         s = get_settings()
         for _ in range(3):

@@ -14,7 +14,7 @@ import os
 from sqlalchemy import func, select
 
 from models import Job
-from pipeline import batches
+from pipeline.batches import service as batches
 from tests.conftest import ROOT
 from tests.support.fleet import NamedWorker, insert_contracts, paused, workers
 from tests.support.waiting import wait_for

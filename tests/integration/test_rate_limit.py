@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-from pipeline import batches, rate_limit
+from pipeline.batches import service as batches
+from pipeline.providers.resilience import rate_limit
 from tests.conftest import ROOT
 from tests.support.fleet import NamedWorker, insert_contracts, paused, workers
 from tests.support.waiting import wait_for

@@ -14,7 +14,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, update
 
 from models import AuditEvent, Batch, Extraction, Job
-from pipeline import batches, dispatch, jobs, reconciler
+from pipeline.batches import service as batches
+from pipeline.jobs import dispatch
+from pipeline.jobs import lifecycle as jobs
+from pipeline.maintenance import reconciler
 from tests.conftest import ROOT
 from tests.support.fleet import NamedWorker, insert_contracts, paused, workers
 from tests.support.waiting import wait_for

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import AuditEvent, RefundQuote
 from pipeline.chat import service as chat_service
 from pipeline.providers.base import ChatRequest, ChatTool
-from pipeline.providers.chat_prompt import QUOTE_TOOL_NAME, QUOTE_TOOL_SCHEMA
+from pipeline.providers.prompts.chat import QUOTE_TOOL_NAME, QUOTE_TOOL_SCHEMA
 from pipeline.providers.registry import ProviderChain
 from tests.support.auth import user_with_token
 from tests.support.quotes import demo_contract, demo_extraction
@@ -88,7 +88,7 @@ def test_a_quote_that_cannot_be_made_is_explained_and_nothing_is_stored(client, 
 
 
 def test_the_openai_adapter_calls_the_quote_tool_through_the_sdk(app, client, worker, session_factory, simulator, settings):
-    from pipeline.logs import user_id_var
+    from pipeline.core.logs import user_id_var
 
     simulator.reset()
     agent, _token = user_with_token("agent")

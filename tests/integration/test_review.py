@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from models import AuditEvent, Contract, Correction, Extraction
-from pipeline.cache import contract_key
+from pipeline.core.cache import contract_key
 from tests.conftest import ROOT
 from tests.support.waiting import wait_for
 from tests.support.web import WebServer
@@ -237,7 +237,7 @@ def test_a_second_submit_is_a_409_and_changes_nothing(client, session_factory):
 
 def test_submit_drops_the_cached_search_answer(client, session_factory, redis_client):
     _, extraction_id = _pending(session_factory)
-    search = lambda: client.post("/api/v1/contracts/search", json={"account_number": ACCOUNT})  # noqa: E731
+    search = lambda: client.post("/api/v1/contracts/search", json={"account_number": ACCOUNT})
     assert search().get_json()["extraction_status"] == "pending"
     cached = search()
     assert cached.headers["X-Cache"] == "hit" and cached.get_json()["extraction"]["cancellation_fee"] == "50.00"

@@ -33,7 +33,7 @@ import openai
 import pytest
 from botocore.config import Config
 
-from pipeline.providers.base import FIELD_NAMES, REFUND_METHODS
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 from tests.simulator import MALFORMED_JSON_TEXT, Simulator, default_brain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -460,7 +460,7 @@ def test_stop_releases_a_held_request_at_once() -> None:
     def call() -> None:
         try:
             openai_tool_call(sim, timeout=60)
-        except BaseException as exc:  # noqa: BLE001 (recorded for the assertion below)
+        except BaseException as exc:  # recorded for the assertion below
             outcome.append(exc)
 
     caller = threading.Thread(target=call)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from models import AuditEvent, User
 from pipeline import users
+from pipeline.core.settings import Settings
 from pipeline.identity.errors import AccountDisabled, NotAuthorized
 from pipeline.identity.oidc import OidcConfig, OidcIdentity, OidcVerifier
 from pipeline.identity.sso import provider_key, resolve_user, role_from_claim
-from pipeline.settings import Settings
 from tests.support.oidc_provider import LoopbackProvider
 
 ISSUER = "https://lender.example.okta.com/oauth2/default"

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import select
 
 from models import AuditEvent, Batch, ChatMessage, Contract, Correction, Extraction, Job
-from pipeline.demo_data import demo_contracts
+from pipeline.seed.demo import demo_contracts
 from tests.support.auth import user_with_token
 from tests.support.waiting import wait_for
 
@@ -97,7 +97,7 @@ class _Lines(logging.Handler):
     """Formats each record as it is emitted, as the service's own handler does."""
 
     def __init__(self):
-        from pipeline.logs import JsonFormatter
+        from pipeline.core.logs import JsonFormatter
 
         super().__init__(logging.INFO)
         self.setFormatter(JsonFormatter())
@@ -127,8 +127,11 @@ def test_log_lines_carry_the_user_id_and_never_the_token(client):
 
 
 def test_an_agent_follows_extraction_jobs_and_their_own_chats_only(client, session_factory):
-    from pipeline import db, jobs
-    from pipeline.settings import get_settings
+    from pipeline.chat.job import CHAT
+    from pipeline.core import db
+    from pipeline.core.settings import get_settings
+    from pipeline.extraction.job import EXTRACTION
+    from pipeline.jobs import lifecycle as jobs
 
     demo = _add_demo(session_factory, 2)
     asker, asker_token = user_with_token("agent")
@@ -137,8 +140,8 @@ def test_an_agent_follows_extraction_jobs_and_their_own_chats_only(client, sessi
     with session_factory() as session:
         contract_id = session.scalars(select(Contract.id).where(Contract.account_number == demo["account_number"])).one()
     with db.unit_of_work(get_settings()) as session:
-        chat = jobs.create(session=session, kind="chat", contract_id=contract_id, requested_by=asker.id)
-        extraction, _ = jobs.create_unless_active(session=session, contract_id=contract_id, requested_by=asker.id)
+        chat = jobs.create(session=session, kind=CHAT, contract_id=contract_id, requested_by=asker.id)
+        extraction, _ = jobs.create_unless_active(session=session, kind=EXTRACTION, contract_id=contract_id, requested_by=asker.id)
         chat_id, extraction_id = chat.id, extraction.id
 
     for path in (f"/api/v1/jobs/{chat_id}", f"/api/v1/jobs/{chat_id}/events"):

@@ -3,13 +3,13 @@
 import uuid
 
 import pytest
-
 from sqlalchemy import select
 
 from models import Job
-from pipeline import jobs
-from workers.celery_app import CeleryDispatcher, create_celery
+from pipeline.jobs import lifecycle as jobs
+from pipeline.ops.worker_check import MAINTENANCE
 from tests.support.waiting import wait_for
+from workers.celery_app import CeleryDispatcher, create_celery
 
 
 def _job(session_factory, job_id):
@@ -28,7 +28,7 @@ def test_worker_check_runs_a_job_on_each_queue(app, worker):
 def test_a_redelivered_message_does_not_run_the_job_twice(app, worker, session_factory, settings):
     request_id = f"req-{uuid.uuid4().hex[:12]}"
     with session_factory() as session:
-        job = jobs.create(session=session, kind="maintenance", queue="interactive", request_id=request_id)
+        job = jobs.create(session=session, kind=MAINTENANCE, queue="interactive", request_id=request_id)
         session.commit()
     # The same job id arrives a second time (as after a redelivery).
     CeleryDispatcher(create_celery(settings)).send(
@@ -50,17 +50,17 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(app, session_factory):
         def send(self, **kwargs):
             sent.append(kwargs)
 
-    from pipeline import dispatch
+    from pipeline.jobs import dispatch
 
     previous = dispatch.current()
     dispatch.install(Recorder())
     try:
         with session_factory() as session:
-            jobs.create(session=session, kind="maintenance")
+            jobs.create(session=session, kind=MAINTENANCE)
             session.rollback()
         assert sent == []
         with session_factory() as session:
-            job = jobs.create(session=session, kind="maintenance", queue="bulk")
+            job = jobs.create(session=session, kind=MAINTENANCE, queue="bulk")
             assert sent == []  # not before the commit
             session.commit()
         assert sent == [{"task_name": "maintenance.run", "job_id": str(job.id), "queue": "bulk", "request_id": None}]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipeline.providers.base import FIELD_NAMES, REFUND_METHODS
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ _TOOL_RESULT = re.compile(r"<tool_result>\n(.*?)\n</tool_result>", re.DOTALL)
 
 def _question(prompt: str) -> str:
     """The agent's question: after the prompt's last ``Question:``, before any tool results."""
-    from pipeline.providers.chat_prompt import QUESTION_MARKER
+    from pipeline.providers.prompts.chat import QUESTION_MARKER
 
     return prompt.rsplit(QUESTION_MARKER, 1)[-1].split("<tool_result>", 1)[0].strip()
 
@@ -189,8 +189,8 @@ def default_tool_brain(prompt: str, tools: tuple[str, ...]) -> tuple[str, dict[s
 
     It reads the question as the offline answerer does (dates, reasons, a paid claim); a model
     would do the same with more words."""
-    from pipeline.providers.chat_prompt import QUOTE_TOOL_NAME
-    from pipeline.providers.local_chat import quote_arguments
+    from pipeline.providers.prompts.chat import QUOTE_TOOL_NAME
+    from pipeline.providers.local.answerer import quote_arguments
 
     if QUOTE_TOOL_NAME not in tools or _tool_results(prompt):
         return None
@@ -206,7 +206,7 @@ def default_answer_brain(prompt: str) -> dict[str, Any]:
     When no sentence shares a word with the question, it says the contract does not answer it.
     After a refund quote tool result, it answers with the quote's figure, id and clause.
     """
-    from pipeline.chat.retrieval import rank, sentences
+    from pipeline.text.passages import rank, sentences
 
     quoted = next((r for r in reversed(_tool_results(prompt)) if "quote_id" in r or "error" in r), None)
     if quoted is not None:

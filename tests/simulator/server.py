@@ -64,10 +64,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pipeline.providers.chat_prompt import ANSWER_TOOL_NAME
-from tests.simulator.brain import (
-    AnswerBrain, Brain, ChatBrain, ToolBrain, default_answer_brain, default_brain, default_chat_brain, default_tool_brain,
-)
+from pipeline.providers.prompts.chat import ANSWER_TOOL_NAME
+from tests.simulator.brain import (AnswerBrain, Brain, ChatBrain, ToolBrain, default_answer_brain, default_brain, default_chat_brain, default_tool_brain,)
 from tests.simulator.formats import FAMILIES, FORMATS, Answer, BadRequest, ParsedRequest, Reply, WireFormat
 
 logger = logging.getLogger(__name__)
@@ -593,16 +591,16 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.simulator._untrack(self.connection)
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+    def do_GET(self) -> None:  # the stdlib's naming
         self.server.simulator._handle(self, "GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.server.simulator._handle(self, "POST")
 
     def version_string(self) -> str:
         return self.server_version  # not the stdlib's "BaseHTTP/0.6 Python/3.x"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's signature)
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
         logger.debug("simulator %s: " + format, self.address_string(), *args)
 
 

@@ -14,7 +14,7 @@ from tests.support import database as dbsupport
 _default: dict[str, object] = {"generation": None, "token": None}
 
 
-def user_with_token(role: str, *, email: str | None = None, settings=None, **user_fields) -> tuple[object, str]:  # noqa: ANN001
+def user_with_token(role: str, *, email: str | None = None, settings=None, **user_fields) -> tuple[object, str]:
     """(user, token): a new active user with the role and an API token of theirs.
 
     Written as plain rows, not through the admin service, so that they add no audit events to
@@ -23,9 +23,9 @@ def user_with_token(role: str, *, email: str | None = None, settings=None, **use
     import secrets
 
     from models import ApiToken, User
-    from pipeline import db
+    from pipeline.core import db
+    from pipeline.core.settings import get_settings
     from pipeline.identity.tokens import PREFIX, hash_token
-    from pipeline.settings import get_settings
 
     settings = settings or get_settings()
     email = email or f"{role}-{dbsupport.unique_suffix()}@example.com"
@@ -55,7 +55,7 @@ def bearer(token: str) -> dict[str, str]:
 class SignedInClient(FlaskClient):
     """Flask's test client, signed in as the default admin unless told otherwise."""
 
-    def open(self, *args, as_token: str | None = None, anonymous: bool = False, **kwargs):  # noqa: ANN002, ANN003
+    def open(self, *args, as_token: str | None = None, anonymous: bool = False, **kwargs):
         headers = dict(kwargs.pop("headers", None) or {})
         if not anonymous and not any(k.lower() == "authorization" for k in headers):
             headers["Authorization"] = f"Bearer {as_token or default_token()}"

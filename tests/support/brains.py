@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.providers.local_extractor import extract_fields
+from pipeline.providers.local.extractor import extract_fields
 
 _CONTRACT = re.compile(r"<contract>\n(.*)\n</contract>", re.DOTALL)
 

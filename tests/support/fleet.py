@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from sqlalchemy import insert
 
 from models import Contract
-from pipeline.demo_data import demo_contracts
+from pipeline.seed.demo import demo_contracts
 from tests.support.waiting import wait_for
 from tests.support.worker import WorkerProcess
 

@@ -27,7 +27,7 @@ def demo_contract(session_factory, demo_index=TX, **values):
 
 def demo_extraction(session_factory, contract, *, status="approved", **values):
     """An extraction as the local extractor would leave it: each value with its passage in the text."""
-    from pipeline.providers.local_extractor import extract_fields
+    from pipeline.providers.local.extractor import extract_fields
 
     text_ = contract.document_text
     row = {}

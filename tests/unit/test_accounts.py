@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.accounts import normalize_account_number
+from pipeline.contracts.accounts import normalize_account_number
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import pytest
 
 from api.middleware import is_audited
 from pipeline.audit import TrailFilter
-from pipeline.errors import ValidationFailed
-from pipeline.settings import VARIABLES, ConfigError, Settings
+from pipeline.core.errors import ValidationFailed
+from pipeline.core.settings import VARIABLES, ConfigError, Settings
 
 DEFAULT = Settings.from_env({}).audit_request_exclude
 

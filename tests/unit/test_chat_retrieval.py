@@ -2,13 +2,12 @@
 
 import pytest
 
-from pipeline.chat import retrieval
-from pipeline.chat.service import verified_sources
-from pipeline.demo_data import demo_contracts
-from pipeline.providers import local_chat
-from pipeline.providers.base import ChatRequest, ChatTurn, Passage
-from pipeline.providers.chat_prompt import QUESTION_MARKER, answer_from_arguments, conversation
-from pipeline.providers.base import ProviderError
+from pipeline.chat.job import verified_sources
+from pipeline.providers.base import ChatRequest, ChatTurn, Passage, ProviderError
+from pipeline.providers.local import answerer as local_chat
+from pipeline.providers.prompts.chat import QUESTION_MARKER, answer_from_arguments, conversation
+from pipeline.seed.demo import demo_contracts
+from pipeline.text import passages as retrieval
 
 DEMOS = demo_contracts()
 

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from pipeline.demo_data import demo_contracts
+from pipeline.seed.demo import demo_contracts
 
 METHODS = {"pro_rata", "rule_of_78", "short_rate", "actuarial"}
 CONTRACT_KEYS = {

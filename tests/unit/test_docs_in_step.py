@@ -2,7 +2,7 @@
 
 import re
 
-from pipeline.settings import VARIABLES
+from pipeline.core.settings import VARIABLES
 from tests.conftest import ROOT
 
 

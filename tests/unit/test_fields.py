@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.fields import canonical, canonical_method, canonical_money
+from pipeline.text.fields import canonical, canonical_method, canonical_money
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.settings import ConfigError, Settings
+from pipeline.core.settings import ConfigError, Settings
 from workers.flower import flower_arguments
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.grounding import _amount_in, badge, check_all, check_field, locate
+from pipeline.extraction.grounding import _amount_in, badge, check_all, check_field, locate
 from pipeline.providers.base import FieldValue
 
 TEXT = (

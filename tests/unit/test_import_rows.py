@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.contract_import import RowError, parse_row, read_jsonl
+from pipeline.contracts.importer import RowError, parse_row, read_jsonl
 
 GOOD = {
     "account_number": "4350-948-342",

@@ -1,4 +1,4 @@
-from pipeline.cache import LocalCache
+from pipeline.core.cache import LocalCache
 
 
 def test_values_expire():

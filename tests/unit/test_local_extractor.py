@@ -3,7 +3,7 @@
 Accuracy is measured on two sets: the hand-labelled contracts in tests/data/gap_labelled.jsonl,
 written with wording unlike the demo set (other premium labels, methods written many ways, fees in
 words, silent documents, OCR text, tables, negations, state supplements, distracting amounts), and
-the 20 demo contracts of pipeline.demo_data. Run with -s to see the per-field table.
+the 20 demo contracts of pipeline.seed.demo. Run with -s to see the per-field table.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo_data import demo_contracts, number_words
-from pipeline.providers.base import FIELD_NAMES, REFUND_METHODS, ExtractionOutput, FieldValue
-from pipeline.providers.local import MODEL_NAME, LocalProvider
-from pipeline.providers.local_extractor import MAX_QUOTE_CHARS, extract_fields
+from pipeline.providers.base import ExtractionOutput, FieldValue
+from pipeline.providers.local.extractor import MAX_QUOTE_CHARS, extract_fields
+from pipeline.providers.local.provider import MODEL_NAME, LocalProvider
+from pipeline.seed.demo import demo_contracts, number_words
+from pipeline.vocabulary import FIELD_NAMES, REFUND_METHODS
 
 LABELLED_PATH = Path(__file__).resolve().parent.parent / "data" / "gap_labelled.jsonl"
 MIN_ACCURACY = 0.95

@@ -1,7 +1,7 @@
 import json
 import logging
 
-from pipeline.logs import JsonFormatter, mask_secrets, request_id_var
+from pipeline.core.logs import JsonFormatter, mask_secrets, request_id_var
 
 
 def _record(msg, *args, **extra):

@@ -2,7 +2,7 @@
 
 import getpass
 
-from pipeline.migrate import role_of
+from pipeline.ops.migrate import role_of
 
 
 def test_the_role_is_the_user_of_a_postgresql_url():

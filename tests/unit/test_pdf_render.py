@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
-from pipeline.demo_data import demo_contracts
-from pipeline.pdf_render import render_text_pdf
+from pipeline.seed.demo import demo_contracts
+from pipeline.core.pdf_render import render_text_pdf
 
 
 def _contract(account_number: str) -> dict:

@@ -4,8 +4,8 @@ and the lists of reasons that several layers keep in step."""
 import pytest
 
 from models.refund_quote import QUOTE_REASON_CODES, REFUND_REASONS
-from pipeline.providers.chat_prompt import QUOTE_TOOL_SCHEMA
-from pipeline.providers.local_chat import quote_arguments
+from pipeline.providers.prompts.chat import QUOTE_TOOL_SCHEMA
+from pipeline.providers.local.answerer import quote_arguments
 from pipeline.refunds.formulas import REASON_CODES, REASONS
 
 

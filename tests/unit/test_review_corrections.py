@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.errors import ValidationFailed
-from pipeline.review import FieldCorrection, parse_corrections
+from pipeline.core.errors import ValidationFailed
+from pipeline.extraction.review import FieldCorrection, parse_corrections
 
 
 def test_values_become_canonical():

@@ -1,6 +1,8 @@
+import os
+
 import pytest
 
-from pipeline.settings import VARIABLES, ConfigError, Settings
+from pipeline.core.settings import VARIABLES, ConfigError, Settings
 
 
 def test_nothing_set_gives_the_embedded_default():
@@ -151,6 +153,22 @@ def test_sign_in_lists_are_parsed():
 
 def test_settings_know_the_same_roles_as_the_users_table():
     from models import USER_ROLES as MODEL_ROLES
-    from pipeline.settings import USER_ROLES
+    from pipeline.core.settings import USER_ROLES
 
     assert USER_ROLES == MODEL_ROLES
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_does_not_set(tmp_path, monkeypatch):
+    from pipeline.core.settings import environment
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LOG_LEVEL=DEBUG\nCORS_ORIGINS=https://from-the-file.example\n")
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    env = environment(dotenv)
+    assert env["LOG_LEVEL"] == "ERROR"  # exported in the shell: the shell wins
+    assert env["CORS_ORIGINS"] == "https://from-the-file.example"
+    assert "CORS_ORIGINS" not in os.environ  # the process's environment is left as it is
+    settings = Settings.from_env(env)
+    assert settings.cors_origins == ("https://from-the-file.example",)
+    assert environment(tmp_path / "missing.env")["LOG_LEVEL"] == "ERROR"

@@ -2,13 +2,11 @@
 
 from celery import shared_task
 
-import pipeline.batches  # noqa: F401 - registers the batch job handler
-from workers.tasks.common import execute_job
+from pipeline.batches.service import BATCH
+from workers.tasks.common import execute
 
 
-@shared_task(name="batch.expand", ignore_result=True, bind=True)
-def expand_batch(self, job_id: str) -> None:  # noqa: ANN001 - the bound task
-    from workers.celery_app import ensure_dispatcher
-
-    ensure_dispatcher(self.app)  # the batch's jobs are sent from here
-    execute_job(job_id)
+@shared_task(name=BATCH.task, ignore_result=True)
+def expand_batch(job_id: str) -> None:
+    # The batch's jobs are sent from here: the worker_init hook installed the dispatcher.
+    execute(BATCH, job_id)

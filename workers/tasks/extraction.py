@@ -1,12 +1,12 @@
-"""Extraction tasks: one job id in, the extraction pipeline runs it."""
+"""Extraction tasks: one job id in, the extraction job runs it."""
 
 from celery import shared_task
 
-import pipeline.extraction  # noqa: F401 - registers the extraction job handler
-from workers.tasks.common import execute_job
+from pipeline.extraction.job import EXTRACTION
+from workers.tasks.common import execute
 
 
-@shared_task(name="extraction.run", ignore_result=True)
+@shared_task(name=EXTRACTION.task, ignore_result=True)
 def run_extraction(job_id: str) -> None:
     # No Celery retries: the provider chain owns the retry budget (see pipeline.providers.registry).
-    execute_job(job_id)
+    execute(EXTRACTION, job_id)

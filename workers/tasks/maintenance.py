@@ -3,19 +3,18 @@ reconciler that beat runs every RECONCILE_INTERVAL_SECONDS."""
 
 from celery import shared_task
 
-from pipeline import reconciler
-from pipeline.settings import get_settings
-from workers.tasks.common import execute_job
+from pipeline.core.settings import get_settings
+from pipeline.maintenance import reconciler
+from pipeline.ops.worker_check import MAINTENANCE
+from workers.tasks.common import execute
 
 
-@shared_task(name="maintenance.run", ignore_result=True)
+@shared_task(name=MAINTENANCE.task, ignore_result=True)
 def run_maintenance(job_id: str) -> None:
-    execute_job(job_id)
+    execute(MAINTENANCE, job_id)
 
 
-@shared_task(name="maintenance.reconcile", ignore_result=True, bind=True)
-def reconcile(self) -> dict:  # noqa: ANN001 - the bound task
-    from workers.celery_app import ensure_dispatcher
-
-    ensure_dispatcher(self.app)  # the reconciler sends jobs again
+@shared_task(name="maintenance.reconcile", ignore_result=True)
+def reconcile() -> dict:
+    # The reconciler sends jobs again: the worker_init hook installed the dispatcher.
     return reconciler.reconcile(settings=get_settings())

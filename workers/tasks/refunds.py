@@ -1,12 +1,12 @@
-"""Refund-quote tasks: one job id in, the portfolio quote pipeline makes the quote."""
+"""Refund-quote tasks: one job id in, the refund-quote job runs it."""
 
 from celery import shared_task
 
-import pipeline.refunds.portfolio  # noqa: F401 - registers the refund_quote job handler
-from workers.tasks.common import execute_job
+from pipeline.batches.quotes import REFUND_QUOTE
+from workers.tasks.common import execute
 
 
-@shared_task(name="refund_quote.run", ignore_result=True)
+@shared_task(name=REFUND_QUOTE.task, ignore_result=True)
 def run_refund_quote(job_id: str) -> None:
     # No Celery retries: a quote needs no provider; a job that cannot be quoted fails with the reason.
-    execute_job(job_id)
+    execute(REFUND_QUOTE, job_id)
