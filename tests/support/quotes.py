@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from models import Contract, Extraction
-from pipeline.demo_data import demo_contracts
+from pipeline.seed.demo import demo_contracts
 
 DEMOS = demo_contracts()
 TX = 1  # James R. Whitfield: Texas, $1,095.00, rule of 78, $75.00 fee, 84 months from 2023-06-02
