@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Contract, Extraction, Job
 from pipeline.core.formatting import money
-from pipeline.extraction.grounding import badge
-from pipeline.providers.base import FIELD_NAMES
 from pipeline.core.settings import Settings
+from pipeline.extraction.grounding import badge
+from pipeline.vocabulary import FIELD_NAMES
 
 COLUMNS = (
     "account_number", "contract_id", "status", "extraction_status",

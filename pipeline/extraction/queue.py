@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from models import Contract, Extraction, Job
 from models.extraction import field_confidence, lowest_confidence
 from pipeline.core.formatting import iso_utc, money
-from pipeline.extraction.grounding import badge
-from pipeline.providers.base import FIELD_NAMES
 from pipeline.core.settings import Settings
+from pipeline.extraction.grounding import badge
+from pipeline.vocabulary import FIELD_NAMES
 
 SORTS = ("confidence", "-confidence", "created_at", "-created_at")
 BADGES = ("high", "medium", "low")
