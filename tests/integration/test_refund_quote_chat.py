@@ -137,7 +137,7 @@ def remote(simulator, settings, redis_client):
 
 @pytest.mark.parametrize("adapter", ["openai", "anthropic", "bedrock"])
 def test_each_adapter_runs_the_tool_and_answers_with_its_figure(remote, simulator, adapter):
-    from pipeline.chat import retrieval
+    from pipeline.text import passages as retrieval
     from tests.support.quotes import DEMOS
 
     text = DEMOS[1]["document_text"]
@@ -175,7 +175,7 @@ def test_each_adapter_runs_the_tool_and_answers_with_its_figure(remote, simulato
 
 
 def test_a_question_that_is_not_about_a_refund_figure_calls_no_tool(remote, simulator):
-    from pipeline.chat import retrieval
+    from pipeline.text import passages as retrieval
     from tests.support.quotes import DEMOS
 
     text = DEMOS[1]["document_text"]
